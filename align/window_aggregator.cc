@@ -84,7 +84,17 @@ struct WindowAggregator::Impl {
   std::vector<std::string> services;
   std::unordered_map<std::string, int> service_ids;
   std::map<std::pair<int, int64_t>, Cell> cells;
-  std::map<int64_t, uint64_t> records_per_window;
+  struct Occupancy {
+    uint64_t n = 0;
+    TimeNs min = INT64_MAX, max = INT64_MIN;
+  };
+  std::map<int64_t, Occupancy> records_per_window;
+  void Note(int64_t widx, TimeNs t) {
+    Occupancy& o = records_per_window[widx];
+    ++o.n;
+    o.min = std::min(o.min, t);
+    o.max = std::max(o.max, t);
+  }
   std::vector<std::map<std::string, std::string>> examples;  // per service: key -> example
   std::vector<std::unordered_set<std::string>> ops;          // per service
   std::unordered_map<std::string, Series> series;
@@ -135,7 +145,7 @@ void WindowAggregator::OnSpan(Span&& s) {
   ++stats_.records;
   int svc = impl_->Service(s.service);
   int64_t widx = WindowIndex(s.start, opts_);
-  ++impl_->records_per_window[widx];
+  impl_->Note(widx, s.start);
   Cell& c = impl_->At(svc, widx);
   ++c.spans;
   if (s.is_error()) ++c.error_spans;
@@ -173,7 +183,7 @@ void WindowAggregator::OnLog(LogRecord&& l) {
   ++stats_.records;
   int svc = impl_->Service(l.service);
   int64_t widx = WindowIndex(t, opts_);
-  ++impl_->records_per_window[widx];
+  impl_->Note(widx, t);
   Cell& c = impl_->At(svc, widx);
   ++c.logs;
   int sev = l.severity_number != 0 ? l.severity_number : SeverityFromText(l.severity_text);
@@ -208,7 +218,7 @@ void WindowAggregator::OnMetric(MetricSample&& m) {
   const std::string& sname = !m.service.empty() ? m.service : m.instance;
   int svc = impl_->Service(sname);
   int64_t widx = WindowIndex(m.time, opts_);
-  ++impl_->records_per_window[widx];
+  impl_->Note(widx, m.time);
   if (m.kind == MetricKind::kGauge) {
     auto& g = impl_->At(svc, widx).gauges[m.name];
     g.first += m.value;
@@ -254,12 +264,12 @@ std::vector<WindowFeatures> WindowAggregator::Finish() {
       uint64_t n;
     };
     std::vector<Cluster> clusters;
-    for (const auto& [w, n] : im.records_per_window) {
+    for (const auto& [w, o] : im.records_per_window) {
       if (clusters.empty() || w - clusters.back().hi > gap_windows) {
-        clusters.push_back({w, w, n});
+        clusters.push_back({w, w, o.n});
       } else {
         clusters.back().hi = w;
-        clusters.back().n += n;
+        clusters.back().n += o.n;
       }
     }
     size_t best = 0;
@@ -267,6 +277,8 @@ std::vector<WindowFeatures> WindowAggregator::Finish() {
       if (clusters[i].n > clusters[best].n) best = i;
     keep_lo = clusters[best].lo;
     keep_hi = clusters[best].hi;
+    min_time_ = im.records_per_window.at(keep_lo).min;
+    max_time_ = im.records_per_window.at(keep_hi).max;
     for (size_t i = 0; i < clusters.size(); ++i) {
       if (i == best) continue;
       const Cluster& c = clusters[i];
@@ -369,7 +381,6 @@ std::vector<WindowFeatures> WindowAggregator::Finish() {
     for (auto& [op, v] : c.op_ms) {
       f["op:" + op + ":p50_ms"] = Quantile(v, 0.50);
       f["op:" + op + ":p95_ms"] = Quantile(v, 0.95);
-      f["op:" + op + ":p99_ms"] = Quantile(v, 0.99);
     }
     for (const auto& [name, g] : c.gauges)
       f["metric:" + name] = g.first / static_cast<double>(g.second);
@@ -384,6 +395,15 @@ std::vector<WindowFeatures> WindowAggregator::Finish() {
   std::sort(out.begin(), out.end(), [](const WindowFeatures& a, const WindowFeatures& b) {
     return a.start != b.start ? a.start < b.start : a.service < b.service;
   });
+  return out;
+}
+
+std::vector<WindowFeatures> DropPartialEdgeWindows(std::vector<WindowFeatures> windows,
+                                                   TimeNs min_time, TimeNs max_time,
+                                                   TimeNs slack) {
+  std::vector<WindowFeatures> out;
+  for (auto& w : windows)
+    if (w.start >= min_time - slack && w.end <= max_time + slack) out.push_back(std::move(w));
   return out;
 }
 

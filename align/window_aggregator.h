@@ -6,7 +6,7 @@
 //   trace:spans, trace:error_ratio        all spans of the service
 //   trace:p50_ms, trace:p95_ms, trace:p99_ms   latency of "served" spans
 //       (kind server/consumer/unspecified; client/internal/producer excluded)
-//   op:<operation>:p50_ms / p95_ms / p99_ms    the same per operation (the
+//   op:<operation>:p50_ms / p95_ms   the same per operation (the
 //       operation name masked like log keys; at most max_operations per
 //       service, the rest pooled as op:<other>)
 //   metric:<name>          gauges: mean of the window's samples (all series)
@@ -74,13 +74,26 @@ class WindowAggregator : public TelemetrySink {
 
   const ReadStats& stats() const { return stats_; }
   const AlignOptions& options() const { return opts_; }
+  // After Finish: the earliest and latest record time kept (INT64_MAX and
+  // INT64_MIN when nothing was kept). The first and last windows may cover
+  // only part of their length with data (see DropPartialEdgeWindows).
+  TimeNs min_time() const { return min_time_; }
+  TimeNs max_time() const { return max_time_; }
 
  private:
   struct Impl;
   AlignOptions opts_;
   ReadStats stats_;
+  TimeNs min_time_ = INT64_MAX, max_time_ = INT64_MIN;
   std::unique_ptr<Impl> impl_;
 };
+
+// Returns the windows of `windows` that lie within the data's time span
+// [min_time, max_time] give or take `slack`: the partial windows at the
+// edges of an input (which would look like a traffic drop) are left out.
+std::vector<WindowFeatures> DropPartialEdgeWindows(std::vector<WindowFeatures> windows,
+                                                   TimeNs min_time, TimeNs max_time,
+                                                   TimeNs slack);
 
 // Convenience: the windows of `windows` with start in [from, to).
 std::vector<WindowFeatures> WindowsInRange(const std::vector<WindowFeatures>& windows,

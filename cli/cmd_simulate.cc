@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -24,7 +25,9 @@ std::string Offset(TimeNs t, TimeNs origin) {
 
 void Run(const Options& o) {
   const auto wall0 = std::chrono::steady_clock::now();
-  const TimeNs progress_every = 5 * 60 * kNsPerSec;
+  // Progress every ~10 % of the run, at least every 5 simulated minutes apart.
+  const TimeNs progress_every =
+      std::max<TimeNs>(5 * 60 * kNsPerSec, static_cast<TimeNs>(o.cfg.minutes * 6 * kNsPerSec));
   TimeNs next_progress = o.cfg.start + progress_every;
   const TimeNs end = o.cfg.start + static_cast<TimeNs>(o.cfg.minutes * 60 * kNsPerSec);
   auto progress = [&](TimeNs t) {

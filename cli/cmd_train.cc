@@ -77,6 +77,12 @@ int Run(const TrainArgs& a) {
     return 1;
   }
   std::vector<WindowFeatures> windows = agg.Finish();
+  size_t all_windows = windows.size();
+  windows = DropPartialEdgeWindows(std::move(windows), agg.min_time(), agg.max_time(),
+                                   ao.window / 10);
+  if (windows.size() < all_windows)
+    spdlog::info("left out {} partial windows at the edges of the data",
+                 all_windows - windows.size());
   if (agg.stats().skipped > 0)
     spdlog::warn("alignment skipped {} records (implausible or far-off timestamps)",
                  agg.stats().skipped);

@@ -45,6 +45,14 @@ bool StartsWith(const std::string& s, std::string_view prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
 
+// Latencies are compared on a log scale (they are multiplicative and
+// heavy-tailed): v -> log(1 + v).
+bool LogScale(const std::string& f) { return EndsWith(f, "_ms"); }
+double Transform(const std::string& f, double v) {
+  return LogScale(f) ? std::log1p(std::max(v, 0.0)) : v;
+}
+double Untransform(const std::string& f, double v) { return LogScale(f) ? std::expm1(v) : v; }
+
 bool IsCount(const std::string& f) {
   return f == "log:count" || f == "log:error" || f == "log:warn" || f == "trace:spans";
 }
@@ -59,7 +67,7 @@ double ScaleFloor(const std::string& f, double median, double window_s) {
     return std::max(std::sqrt(std::max(median * window_s, 1.0)) / window_s,
                     0.02 * std::fabs(median));
   if (EndsWith(f, "ratio")) return 0.02;
-  if (EndsWith(f, "_ms")) return std::max(0.05 * std::fabs(median), 0.5);
+  if (LogScale(f)) return 0.05;  // ~5 % on the log scale
   return std::max(0.02 * std::fabs(median), 1e-6);
 }
 
@@ -97,7 +105,7 @@ void BaselineDetector::FitStats(const std::vector<const WindowFeatures*>& ws, Ti
     ServiceStats& s = services_[w->service];
     ++s.windows;
     for (const auto& [k, v] : w->features)
-      if (std::isfinite(v)) values[w->service][k].push_back(v);
+      if (std::isfinite(v)) values[w->service][k].push_back(Transform(k, v));
     for (const auto& [k, n] : w->templates) ++s.templates[k];
     for (const auto& [k, n] : w->callees) ++s.callees[k];
   }
@@ -152,7 +160,16 @@ Status BaselineDetector::Fit(const std::vector<WindowFeatures>& train) {
     }
     FitStats(fit, lo, split);
     fitted_ = true;
-    for (const auto& s : ScoreRange(val, split, hi)) scores.push_back(s.score);
+    const WindowScore* top = nullptr;
+    std::vector<WindowScore> vs = ScoreRange(val, split, hi);
+    for (const auto& s : vs) {
+      scores.push_back(s.score);
+      if (top == nullptr || s.score > top->score) top = &s;
+    }
+    if (top != nullptr)
+      spdlog::info("baseline: highest validation score {:.2f}: {} at {} s into training: {}",
+                   top->score, top->service, (top->start - lo) / kNsPerSec,
+                   DescribeEvidence(*top).substr(0, 300));
     threshold_source_ = fmt::format(
         "q{:g} of {} validation scores (last {} of {} training windows) x {:g}",
         config_.threshold_quantile, scores.size(), n_val, n_slots, config_.threshold_margin);
@@ -194,16 +211,16 @@ WindowScore BaselineDetector::Score(const WindowFeatures& w) const {
       auto fv = w.features.find(f);
       if (fv == w.features.end()) {
         if (fs.presence >= config_.presence_min && !StartsWith(f, "op:"))
-          c.push_back({"missing:" + f, kNaN, fs.median, config_.missing_feature_weight,
+          c.push_back({"missing:" + f, kNaN, Untransform(f, fs.median), config_.missing_feature_weight,
                        fmt::format("present in {:.0f}% of training windows", 100 * fs.presence)});
         continue;
       }
       double x = fv->second;
       if (!std::isfinite(x)) continue;
-      double d = x - fs.median;
+      double d = Transform(f, x) - fs.median;
       if (UpOnly(f)) d = std::max(d, 0.0);
       double z = Compress(std::fabs(d) / fs.scale, config_.z_cap);
-      c.push_back({f, x, fs.median, z, ""});
+      c.push_back({f, x, Untransform(f, fs.median), z, ""});
     }
     // Log templates.
     uint64_t n_new = 0, n_rare = 0;
@@ -250,12 +267,13 @@ WindowScore BaselineDetector::Score(const WindowFeatures& w) const {
     for (const auto& [f, x] : w.features) {
       if (!StartsWith(f, "op:") || !EndsWith(f, ":p95_ms")) continue;
       auto fs = s.features.find(f);
-      if (fs == s.features.end() || fs->second.median <= 0) continue;
-      double ratio = x / fs->second.median;
+      if (fs == s.features.end()) continue;
+      double expected = Untransform(f, fs->second.median);
+      if (expected <= 0) continue;
+      double ratio = x / expected;
       if (ratio < 1.5) continue;
       std::string op = f.substr(3, f.size() - 3 - 7);
-      slow.push_back({ratio, fmt::format("{} p95 {}ms vs {}ms", op, Num(x),
-                                         Num(fs->second.median))});
+      slow.push_back({ratio, fmt::format("{} p95 {}ms vs {}ms", op, Num(x), Num(expected))});
     }
     std::sort(slow.begin(), slow.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
     for (size_t i = 0; i < slow.size() && i < 3; ++i) out.slow_ops.push_back(slow[i].second);

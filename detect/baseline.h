@@ -5,10 +5,15 @@
 // service and per feature: the median and the MAD. A window is scored by the
 // robust z-score of each feature
 //     z = |x - median| / max(1.4826 * MAD, floor)
-// (one-sided, upwards, for error/warn counts and error ratios), where the
-// floor keeps near-constant features from exploding: sqrt(max(median, 1)) for
-// counts (Poisson), 0.02 for ratios, 5 % of the median (>= 0.5 ms) for
-// latencies, 2 % of |median| (>= 1e-6) for metrics. Each z is capped at z_cap.
+// (one-sided, upwards, for error/warn counts and error ratios). Latencies
+// (features ending in _ms) are compared on a log scale, x -> log(1 + x ms),
+// since they are multiplicative and heavy-tailed. The floor keeps
+// near-constant features from exploding: sqrt(max(median, 1)) for counts
+// (Poisson), the same on the window's event count for per-second rates
+// (":rate"), 0.02 for ratios, 0.05 (about 5 %) for log latencies, 2 % of
+// |median| (>= 1e-6) for other metrics. z above 10 is compressed
+// logarithmically (10 + 5 ln(z / 10), so large deviations still rank) and
+// capped at z_cap.
 // Further contributions:
 //   log:new_templates   log lines whose template key was never seen for this
 //                       service in training: new_template_weight * (1 + log2 n);
@@ -23,7 +28,9 @@
 //                       service that had data in >= presence_min of the
 //                       training range's windows: absent_weight;
 //   service:new         a service never seen in training: new_edge_weight.
-// The window's score is the largest contribution.
+// The window's score is 0.5 * (largest contribution) + 0.5 * (mean of the
+// three largest): one strong signal is enough to alarm, several agreeing ones
+// rank higher (which also orders root-cause suspects).
 //
 // Threshold, chosen WITHOUT labels: the training windows are split in time;
 // the first (1 - validation_fraction) fit the statistics, the rest are scored
@@ -61,7 +68,7 @@ struct BaselineConfig {
   double rare_template_fraction = 0.02;
   double new_edge_weight = 4.0;
   double missing_feature_weight = 3.0;
-  double absent_weight = 8.0;
+  double absent_weight = 15.0;
   double presence_min = 0.9;
   int min_windows = 5;  // a feature needs this many training values to be scored
 };

@@ -51,6 +51,9 @@ Grouped GroupByScore(const std::vector<double>& scores, const std::vector<int>& 
   }
   std::sort(order.begin(), order.end(),
             [](const auto& a, const auto& b) { return a.first > b.first; });
+  size_t distinct = order.empty() ? 0 : 1;
+  for (size_t i = 1; i < order.size(); ++i) distinct += order[i].first != order[i - 1].first;
+  g.groups.reserve(distinct + 1);
   for (const auto& [score, positive] : order) {
     if (g.groups.empty() || g.groups.back().threshold != score) g.groups.push_back(Group{score});
     (positive ? g.groups.back().pos : g.groups.back().neg)++;

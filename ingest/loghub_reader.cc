@@ -126,11 +126,44 @@ LoghubLineParser::LoghubLineParser(std::string_view format, std::string service)
     else if (EqualsIgnoreCase(n, "Day")) day_idx_ = idx;
   }
   if (content_idx_ < 0) content_idx_ = static_cast<int>(names_.size()) - 1;
+  bool in_group = false;
+  for (const Token& t : toks_) {
+    if (t.kind == Token::kGroupBegin) in_group = true;
+    else if (t.kind == Token::kGroupEnd) in_group = false;
+    else if (t.kind == Token::kLiteral && !in_group) required_.push_back(t.text);
+  }
   scratch_.resize(names_.size());
 }
 
+// Search state of one Match: the step budget and, once a line needs more
+// than kMemoAfter steps, a bitset of (token, offset) states known to fail
+// (fields do not influence later matching: no backreferences).
+struct LoghubLineParser::MatchState {
+  int budget = 0;
+  std::vector<uint64_t>* memo = nullptr;  // null: no memo
+  size_t stride = 0;                      // line.size() + 1
+};
+
+namespace {
+constexpr int kMemoAfter = 256;
+constexpr size_t kMaxMemoBits = size_t{1} << 24;
+}  // namespace
+
 bool LoghubLineParser::MatchFrom(size_t tok, std::string_view line, size_t pos,
-                                 std::vector<std::string_view>* fields, int* budget) const {
+                                 std::vector<std::string_view>* fields, MatchState* st) const {
+  if (st->memo == nullptr) return MatchTokens(tok, line, pos, fields, st);
+  const size_t bit = tok * st->stride + pos;
+  uint64_t& word = (*st->memo)[bit >> 6];
+  const uint64_t mask = uint64_t{1} << (bit & 63);
+  if (word & mask) return false;
+  if (MatchTokens(tok, line, pos, fields, st)) return true;
+  if (st->budget >= 0) (*st->memo)[bit >> 6] |= mask;  // a real failure, not an exhausted budget
+  return false;
+}
+
+bool LoghubLineParser::MatchTokens(size_t tok, std::string_view line, size_t pos,
+                                   std::vector<std::string_view>* fields, MatchState* st) const {
+  int* budget = &st->budget;
   for (;;) {
     if (--*budget < 0) return false;
     if (tok == toks_.size()) return pos == line.size();
@@ -153,13 +186,13 @@ bool LoghubLineParser::MatchFrom(size_t tok, std::string_view line, size_t pos,
         if (tok + 1 == toks_.size()) return end == line.size();
         // Longest first; fewer only when the rest needs it.
         for (size_t e = end; e > pos; --e) {
-          if (MatchFrom(tok + 1, line, e, fields, budget)) return true;
+          if (MatchFrom(tok + 1, line, e, fields, st)) return true;
           if (*budget < 0) return false;
         }
         return false;
       }
       case Token::kGroupBegin: {
-        if (MatchFrom(tok + 1, line, pos, fields, budget)) return true;
+        if (MatchFrom(tok + 1, line, pos, fields, st)) return true;
         if (*budget < 0) return false;
         for (int k = tok + 1; k < t.group_end; ++k)
           if (toks_[k].kind == Token::kField) (*fields)[toks_[k].field] = std::string_view();
@@ -181,7 +214,7 @@ bool LoghubLineParser::MatchFrom(size_t tok, std::string_view line, size_t pos,
             at = line.find(next.text, at);
             if (at == std::string_view::npos) return false;
             (*fields)[t.field] = line.substr(pos, at - pos);
-            if (MatchFrom(tok + 1, line, at, fields, budget)) return true;
+            if (MatchFrom(tok + 1, line, at, fields, st)) return true;
             if (*budget < 0) return false;
             ++at;
           }
@@ -190,7 +223,7 @@ bool LoghubLineParser::MatchFrom(size_t tok, std::string_view line, size_t pos,
           for (size_t at = pos; at < line.size(); ++at) {
             if (!IsWs(line[at])) continue;
             (*fields)[t.field] = line.substr(pos, at - pos);
-            if (MatchFrom(tok + 1, line, at, fields, budget)) return true;
+            if (MatchFrom(tok + 1, line, at, fields, st)) return true;
             if (*budget < 0) return false;
           }
           return false;
@@ -198,7 +231,7 @@ bool LoghubLineParser::MatchFrom(size_t tok, std::string_view line, size_t pos,
         // Followed by another field or a group: try every length.
         for (size_t at = pos; at <= line.size(); ++at) {
           (*fields)[t.field] = line.substr(pos, at - pos);
-          if (MatchFrom(tok + 1, line, at, fields, budget)) return true;
+          if (MatchFrom(tok + 1, line, at, fields, st)) return true;
           if (*budget < 0) return false;
         }
         return false;
@@ -209,8 +242,29 @@ bool LoghubLineParser::MatchFrom(size_t tok, std::string_view line, size_t pos,
 
 bool LoghubLineParser::Match(std::string_view line, std::vector<std::string_view>* fields) const {
   fields->assign(names_.size(), std::string_view());
-  int budget = kMaxMatchSteps;
-  return MatchFrom(0, Strip(line), 0, fields, &budget);
+  line = Strip(line);
+  // Fast rejection: the required literals must occur in order.
+  size_t at = 0;
+  for (const std::string& lit : required_) {
+    at = line.find(lit, at);
+    if (at == std::string_view::npos) return false;
+    at += lit.size();
+  }
+  MatchState st;
+  st.budget = kMemoAfter;
+  if (MatchFrom(0, line, 0, fields, &st)) return true;
+  if (st.budget >= 0) return false;  // a definite non-match
+  // A hard line: search again with memoized failures.
+  st.stride = line.size() + 1;
+  thread_local std::vector<uint64_t> memo;
+  const size_t bits = (toks_.size() + 1) * st.stride;
+  if (bits <= kMaxMemoBits) {
+    memo.assign((bits + 63) / 64, 0);
+    st.memo = &memo;
+  }
+  st.budget = kMaxMatchSteps;
+  fields->assign(names_.size(), std::string_view());
+  return MatchFrom(0, line, 0, fields, &st);
 }
 
 bool LoghubLineParser::Parse(std::string_view line, LogRecord* out, std::string* error) {

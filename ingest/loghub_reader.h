@@ -18,8 +18,10 @@
 //   any other   literal text (regex metacharacters other than the above are
 //               NOT interpreted; no logparser format uses them).
 // Lines are stripped of surrounding whitespace before matching and the match
-// is anchored at both ends, as in logparser. Backtracking is bounded (a line
-// needing more than kMaxMatchSteps steps is a non-match).
+// is anchored at both ends, as in logparser. A line that lacks one of the
+// format's required literals fails at once; backtracking memoizes failed
+// (token, offset) states once a line needs more than a few steps, and is
+// bounded (a line needing more than kMaxMatchSteps steps is a non-match).
 //
 // Mapping to LogRecord: body = Content (or the last field if no Content);
 // severity from a Level field (SeverityFromText); time from the
@@ -81,12 +83,16 @@ class LoghubLineParser {
     int group_end = -1;  // kGroupBegin: index of its kGroupEnd
   };
   static constexpr int kMaxMatchSteps = 20000;
+  struct MatchState;
   bool MatchFrom(size_t tok, std::string_view line, size_t pos,
-                 std::vector<std::string_view>* fields, int* budget) const;
+                 std::vector<std::string_view>* fields, MatchState* st) const;
+  bool MatchTokens(size_t tok, std::string_view line, size_t pos,
+                   std::vector<std::string_view>* fields, MatchState* st) const;
 
   Status status_;
   std::string service_;
   std::vector<Token> toks_;
+  std::vector<std::string> required_;  // literals outside optional groups, in order
   std::vector<std::string> names_;
   int content_idx_ = -1;
   int level_idx_ = -1, component_idx_ = -1, node_idx_ = -1;

@@ -82,6 +82,21 @@ TEST(LoghubReaderTest, PathologicalBacktrackingIsBounded) {
   for (int i = 0; i < 5000; ++i) line += "x ";
   std::vector<std::string_view> f;
   EXPECT_FALSE(p.Match(line, &f));  // no ';' at the end: must give up, not hang
+  // The required literals are present but the line still cannot match: the
+  // memoized search gives a definite answer.
+  line = "a b c d e f: g";
+  for (int i = 0; i < 200; ++i) line += " x";
+  line += ";z";
+  EXPECT_FALSE(p.Match(line, &f));
+  // And a hard line that does match is found.
+  std::string ok = "a b c d e";
+  for (int i = 0; i < 200; ++i) ok += " x";
+  ok += ": g;";
+  ASSERT_TRUE(p.Match(ok, &f));
+  EXPECT_EQ(f[0], "a");
+  EXPECT_EQ(f[4], "e");  // shortest fields first, as `.*?`
+  EXPECT_EQ(f[5].size(), 2u * 200 - 1u);  // F takes "x x ... x"
+  EXPECT_EQ(f[6], "g");
 }
 
 TEST(LoghubReaderTest, ParseMapsToLogRecord) {

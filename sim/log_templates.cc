@@ -101,11 +101,16 @@ const std::string& ExceptionTemplate(const std::string& runtime, int variant) {
       "ERROR:  deadlock detected\nDETAIL:  Process {pid} waits for ShareLock on transaction {txn}; "
       "blocked by process {pid}.\nSTATEMENT:  {stmt}",
   };
+  static const std::vector<std::string> kRedis = {
+      "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk",
+      "Client id={n} addr={cip}:{cport} closed for overcoming of output buffer limits",
+  };
   const std::vector<std::string>* v = &kGo;
   if (runtime == "java") v = &kJava;
   if (runtime == "node") v = &kNode;
   if (runtime == "python") v = &kPython;
-  if (runtime == "postgres" || runtime == "mysql" || runtime == "redis") v = &kDb;
+  if (runtime == "postgres" || runtime == "mysql") v = &kDb;
+  if (runtime == "redis") v = &kRedis;
   return (*v)[static_cast<size_t>(variant) % v->size()];
 }
 

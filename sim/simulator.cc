@@ -328,7 +328,7 @@ struct Simulator::Impl {
     const std::string span_id = req.sampled ? ids.Hex(16) : std::string();
 
     double self = rng.LogNormal(op.self_ms, op.sigma);
-    if (rng.Bernoulli(0.01)) self *= std::min(40.0, 2 * rng.Pareto(1.3));  // heavy tail
+    if (rng.Bernoulli(0.02)) self *= std::min(40.0, 2 * rng.Pareto(1.2));  // heavy tail
     double extra = 0;
     if (e.latency_mult > 1) extra = (e.latency_mult - 1) * op.expected_ms * rng.LogNormal(1, 0.25);
     const double pre_frac = rng.Uniform(0.2, 0.6);

@@ -267,7 +267,7 @@ Topology Topology::Generate(int n, uint64_t seed) {
     Service& s = t.services[i];
     for (auto& op : s.ops) {
       op.self_ms = rng.LogNormal(3.0, 0.6);
-      op.sigma = rng.Uniform(0.3, 0.55);
+      op.sigma = rng.Uniform(0.35, 0.65);
       op.p4xx = op.route.find("{id}") != std::string::npos ? rng.Uniform(0.002, 0.012)
                                                              : rng.Uniform(0.0, 0.005);
     }
@@ -324,14 +324,13 @@ Topology Topology::Generate(int n, uint64_t seed) {
     }
   }
 
-  // Gateway routes: one or two per layer-1 service, each after an auth check.
+  // Gateway routes: one per operation of the layer-1 services, each after an auth check.
   Service& g = t.services[0];
   const int auth = has_auth ? 1 : -1;
   for (int i = mid_begin; i < mid_end; ++i) {
     const Service& s = t.services[i];
     if (s.layer != 1 || i == auth) continue;
-    const size_t n_routes = std::min<size_t>(s.ops.size(), rng.Bernoulli(0.5) ? 2 : 1);
-    for (size_t o = 0; o < n_routes; ++o) {
+    for (size_t o = 0; o < s.ops.size(); ++o) {
       Operation op;
       op.method = s.ops[o].method;
       op.route = s.ops[o].route;
@@ -370,6 +369,50 @@ Topology Topology::Generate(int n, uint64_t seed) {
     c.propagate = 1.0;
     op.calls.push_back(c);
     g.ops.push_back(std::move(op));
+  }
+
+  // Every operation must be reachable: services are in topological order, so once
+  // the callers' operations are all reachable, an operation nobody calls gets an
+  // occasional call from one of them ("sometimes also ...").
+  struct CallRef {
+    int svc, op, call;
+  };
+  for (int i = 1; i < n_total; ++i) {
+    std::vector<CallRef> incoming;
+    for (int j = 0; j < i; ++j)
+      for (size_t o = 0; o < t.services[j].ops.size(); ++o)
+        for (size_t k = 0; k < t.services[j].ops[o].calls.size(); ++k)
+          if (t.services[j].ops[o].calls[k].service == i)
+            incoming.push_back({j, static_cast<int>(o), static_cast<int>(k)});
+    assert(!incoming.empty());
+    auto call_of = [&](const CallRef& r) -> Call& { return t.services[r.svc].ops[r.op].calls[r.call]; };
+    std::vector<int> hits(t.services[i].ops.size(), 0);
+    for (const CallRef& r : incoming) ++hits[call_of(r).op];
+    for (size_t o = 0; o < hits.size(); ++o) {
+      if (hits[o] > 0) continue;
+      // Re-target a call whose operation has other callers, else add a conditional call.
+      bool moved = false;
+      for (const CallRef& r : incoming) {
+        Call& c = call_of(r);
+        if (hits[c.op] > 1) {
+          --hits[c.op];
+          c.op = static_cast<int>(o);
+          ++hits[o];
+          moved = true;
+          break;
+        }
+      }
+      if (moved) continue;
+      const CallRef r = incoming[rng.Below(incoming.size())];
+      Operation& op = t.services[r.svc].ops[r.op];
+      Call c = op.calls[r.call];
+      c.op = static_cast<int>(o);
+      c.prob = rng.Uniform(0.2, 0.6);
+      c.group = op.calls.back().group + 1;
+      op.calls.push_back(c);
+      incoming.push_back({r.svc, r.op, static_cast<int>(op.calls.size()) - 1});
+      ++hits[o];
+    }
   }
 
   // Versions, ports, instances.

@@ -22,7 +22,9 @@ TEST(SimTopology, WellFormedForManySizesAndSeeds) {
         const Service& s = t.services[i];
         EXPECT_TRUE(names.insert(s.name).second) << "duplicate " << s.name;
         ASSERT_FALSE(s.ops.empty()) << s.name;
-        if (s.kind != ServiceKind::kGateway) EXPECT_LE(s.ops.size(), 4u) << s.name;
+        if (s.kind != ServiceKind::kGateway) {
+          EXPECT_LE(s.ops.size(), 4u) << s.name;
+        }
         EXPECT_GE(s.instances.size(), 1u);
         EXPECT_LE(s.instances.size(), 3u);
         const bool store = s.kind == ServiceKind::kDatabase || s.kind == ServiceKind::kCache;
