@@ -56,25 +56,13 @@ int Run(const DetectArgs& a) {
     spdlog::error("bad --until '{}'", a.until);
     return 2;
   }
-  AlignOptions ao;
-  ao.window = det.config().window;
-  WindowAggregator agg(ao);
   ReadStats total;
-  s = AggregateInputs(a.inputs, ro, &agg, &total);
+  std::vector<WindowFeatures> windows;
+  s = ReadWindows(a.inputs, ro, det.config().window, &windows, &total);
   if (!s.ok()) {
     spdlog::error("{}", s.ToString());
     return 1;
   }
-  std::vector<WindowFeatures> windows = agg.Finish();
-  size_t all_windows = windows.size();
-  windows = DropPartialEdgeWindows(std::move(windows), agg.min_time(), agg.max_time(),
-                                   ao.window / 10);
-  if (windows.size() < all_windows)
-    spdlog::info("left out {} partial windows at the edges of the data",
-                 all_windows - windows.size());
-  if (agg.stats().skipped > 0)
-    spdlog::warn("alignment skipped {} records (implausible or far-off timestamps)",
-                 agg.stats().skipped);
   TimeNs lo = INT64_MAX, hi = INT64_MIN;
   for (const auto& w : windows) {
     if (w.start < from || w.end > until) continue;

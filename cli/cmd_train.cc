@@ -67,25 +67,13 @@ int Run(const TrainArgs& a) {
     until = have_until ? std::min(until, gt.train_end) : gt.train_end;
     have_until = true;
   }
-  AlignOptions ao;
-  ao.window = cfg.window;
-  WindowAggregator agg(ao);
   ReadStats total;
-  Status s = AggregateInputs(a.inputs, ro, &agg, &total);
+  std::vector<WindowFeatures> windows;
+  Status s = ReadWindows(a.inputs, ro, cfg.window, &windows, &total);
   if (!s.ok()) {
     spdlog::error("{}", s.ToString());
     return 1;
   }
-  std::vector<WindowFeatures> windows = agg.Finish();
-  size_t all_windows = windows.size();
-  windows = DropPartialEdgeWindows(std::move(windows), agg.min_time(), agg.max_time(),
-                                   ao.window / 10);
-  if (windows.size() < all_windows)
-    spdlog::info("left out {} partial windows at the edges of the data",
-                 all_windows - windows.size());
-  if (agg.stats().skipped > 0)
-    spdlog::warn("alignment skipped {} records (implausible or far-off timestamps)",
-                 agg.stats().skipped);
   if (have_until) {
     std::vector<WindowFeatures> kept;
     for (auto& w : windows)

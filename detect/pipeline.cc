@@ -155,4 +155,21 @@ std::vector<Incident> GroupIncidents(const std::vector<WindowScore>& scores) {
   return out;
 }
 
+Status ReadWindows(const std::vector<std::string>& paths, const ReadOptions& opts, TimeNs window,
+                   std::vector<WindowFeatures>* out, ReadStats* total) {
+  AlignOptions ao;
+  ao.window = window;
+  WindowAggregator agg(ao);
+  TRIAD_RETURN_IF_ERROR(AggregateInputs(paths, opts, &agg, total));
+  std::vector<WindowFeatures> windows = agg.Finish();
+  size_t all_windows = windows.size();
+  *out = DropPartialEdgeWindows(std::move(windows), agg.min_time(), agg.max_time(), window / 10);
+  if (out->size() < all_windows)
+    spdlog::info("left out {} partial windows at the edges of the data", all_windows - out->size());
+  if (agg.stats().skipped > 0)
+    spdlog::warn("alignment skipped {} records (implausible or far-off timestamps)",
+                 agg.stats().skipped);
+  return Status::OK();
+}
+
 }  // namespace triad

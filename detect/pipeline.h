@@ -27,6 +27,12 @@ bool ParseDuration(std::string_view text, TimeNs* out);
 Status AggregateInputs(const std::vector<std::string>& paths, const ReadOptions& opts,
                        WindowAggregator* agg, ReadStats* total, int threads = 2);
 
+// Reads every input into windows of `window` (AggregateInputs), then leaves
+// out the partial windows at the very start and end of the data, which would
+// otherwise look like traffic drops; logs what was left out or skipped.
+Status ReadWindows(const std::vector<std::string>& paths, const ReadOptions& opts, TimeNs window,
+                   std::vector<WindowFeatures>* out, ReadStats* total);
+
 // The baseline's extra columns of the output contract.
 const std::vector<std::string>& BaselineEvidenceColumns();  // threshold,top_features,evidence
 
