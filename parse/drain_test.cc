@@ -126,7 +126,7 @@ TEST(DrainTest, SaveLoadIdentity) {
   DrainParser p(cfg);
   std::vector<std::string> lines = {
       "a b c d", "a b c e", "x y z", "q 1 2 3", "w e r t y", "w e r t u", "k1 k2",
-      "m n o p", "n o p q", "o p q r", "p q r s", std::string("bin \xff\xfe tok\0x", 14), ""};
+      "m n o p", "n o p q", "o p q r", "p q r s", std::string("bin \xff\xfe tok\0x", 12), ""};
   for (const auto& l : lines) p.Add(l);
   std::string path = TempPath("model.json");
   ASSERT_TRUE(p.Save(path).ok());
