@@ -144,6 +144,19 @@ const json* JsonField(const json& obj, std::string_view camel, std::string_view 
   return nullptr;
 }
 
+namespace {
+// Returns true iff `text` (surrounding spaces and one leading '+' allowed) is
+// an integer that fits T; sets *out.
+template <typename T>
+bool IntegerFromText(std::string_view text, T* out) {
+  std::string_view s = Trim(text);
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  if (s.empty()) return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+}  // namespace
+
 bool JsonToInt64(const json& v, int64_t* out) {
   switch (v.type()) {
     case json::value_t::number_integer:
@@ -161,13 +174,8 @@ bool JsonToInt64(const json& v, int64_t* out) {
       *out = static_cast<int64_t>(d);
       return true;
     }
-    case json::value_t::string: {
-      std::string_view s = Trim(v.get_ref<const std::string&>());
-      if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-      if (s.empty()) return false;
-      auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
-      return r.ec == std::errc() && r.ptr == s.data() + s.size();
-    }
+    case json::value_t::string:
+      return IntegerFromText(v.get_ref<const std::string&>(), out);
     default:
       return false;
   }
@@ -190,13 +198,8 @@ bool JsonToUint64(const json& v, uint64_t* out) {
       *out = static_cast<uint64_t>(d);
       return true;
     }
-    case json::value_t::string: {
-      std::string_view s = Trim(v.get_ref<const std::string&>());
-      if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-      if (s.empty()) return false;
-      auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
-      return r.ec == std::errc() && r.ptr == s.data() + s.size();
-    }
+    case json::value_t::string:
+      return IntegerFromText(v.get_ref<const std::string&>(), out);
     default:
       return false;
   }
