@@ -12,6 +12,7 @@
 
 #include "align/window_aggregator.h"
 #include "cli/command.h"
+#include "cli/input_options.h"
 #include "core/time_parse.h"
 #include "detect/baseline.h"
 #include "detect/output.h"
@@ -24,12 +25,9 @@ namespace {
 struct DetectArgs {
   std::string model;
   std::string out;
-  std::string format = "auto";
-  std::string log_format;
-  std::string service;
   std::string from, until;
   int top = 10;
-  std::vector<std::string> inputs;
+  InputArgs in;
 };
 
 int Run(const DetectArgs& a) {
@@ -41,12 +39,7 @@ int Run(const DetectArgs& a) {
     return 1;
   }
   ReadOptions ro;
-  if (!ParseInputFormat(a.format, &ro.format)) {
-    spdlog::error("unknown --format '{}'", a.format);
-    return 2;
-  }
-  ro.log_format = a.log_format;
-  ro.service = a.service;
+  if (!ToReadOptions(a.in, &ro)) return 2;
   TimeNs from = INT64_MIN, until = INT64_MAX;
   if (!a.from.empty() && !ParseTimestamp(a.from, &from)) {
     spdlog::error("bad --from '{}'", a.from);
@@ -58,7 +51,7 @@ int Run(const DetectArgs& a) {
   }
   ReadStats total;
   std::vector<WindowFeatures> windows;
-  s = ReadWindows(a.inputs, ro, det.config().window, &windows, &total);
+  s = ReadWindows(a.in.inputs, ro, det.config().window, &windows, &total);
   if (!s.ok()) {
     spdlog::error("{}", s.ToString());
     return 1;
@@ -108,15 +101,10 @@ void Setup(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", a->out, "Score CSV to write (- for stdout)")->required();
-  cmd->add_option("--format", a->format, "Input format (see `triad train --help`)");
-  cmd->add_option("--log-format", a->log_format, "Raw log header format or loghub system name");
-  cmd->add_option("--service", a->service, "Service name for inputs that carry none");
   cmd->add_option("--from", a->from, "Score only windows starting at/after this time");
   cmd->add_option("--until", a->until, "Score only windows ending by this time");
   cmd->add_option("--top", a->top, "Incidents to print");
-  cmd->add_option("inputs", a->inputs, "Input files (plain or gzip; - for stdin)")
-      ->required()
-      ->check(CLI::ExistingFile | CLI::IsMember({"-"}));
+  AddInputOptions(cmd, &a->in);
   cmd->callback([a] { SetExitCode(Run(*a)); });
 }
 

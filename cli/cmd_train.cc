@@ -9,6 +9,7 @@
 
 #include "align/window_aggregator.h"
 #include "cli/command.h"
+#include "cli/input_options.h"
 #include "core/time_parse.h"
 #include "detect/baseline.h"
 #include "detect/pipeline.h"
@@ -22,12 +23,9 @@ struct TrainArgs {
   std::string model = "baseline";
   std::string out;
   std::string window = "30s";
-  std::string format = "auto";
-  std::string log_format;
-  std::string service;
   std::string until;
   std::string train_end_from;
-  std::vector<std::string> inputs;
+  InputArgs in;
 };
 
 int Run(const TrainArgs& a) {
@@ -37,12 +35,7 @@ int Run(const TrainArgs& a) {
     return 2;
   }
   ReadOptions ro;
-  if (!ParseInputFormat(a.format, &ro.format)) {
-    spdlog::error("unknown --format '{}'", a.format);
-    return 2;
-  }
-  ro.log_format = a.log_format;
-  ro.service = a.service;
+  if (!ToReadOptions(a.in, &ro)) return 2;
   BaselineConfig cfg;
   if (!ParseDuration(a.window, &cfg.window)) {
     spdlog::error("bad --window '{}' (e.g. 30s, 1m)", a.window);
@@ -69,7 +62,7 @@ int Run(const TrainArgs& a) {
   }
   ReadStats total;
   std::vector<WindowFeatures> windows;
-  Status s = ReadWindows(a.inputs, ro, cfg.window, &windows, &total);
+  Status s = ReadWindows(a.in.inputs, ro, cfg.window, &windows, &total);
   if (!s.ok()) {
     spdlog::error("{}", s.ToString());
     return 1;
@@ -107,18 +100,10 @@ void Setup(CLI::App& app) {
   cmd->add_option("--model", a->model, "Detector to train (baseline)");
   cmd->add_option("--out", a->out, "Model file to write (JSON)")->required();
   cmd->add_option("--window", a->window, "Window length, e.g. 30s, 1m");
-  cmd->add_option("--format", a->format,
-                  "Input format: auto, otlp, jaeger, zipkin, loghub, metric-csv, prometheus, "
-                  "nezha-trace, nezha-log, deeptralog");
-  cmd->add_option("--log-format", a->log_format,
-                  "Raw log header format or loghub system name (HDFS, BGL, ...)");
-  cmd->add_option("--service", a->service, "Service name for inputs that carry none");
   cmd->add_option("--until", a->until, "Use only windows that end by this time (ISO-8601/unix)");
   cmd->add_option("--train-end-from", a->train_end_from,
                   "Use only windows before train_end of this ground_truth.json");
-  cmd->add_option("inputs", a->inputs, "Input files (plain or gzip; - for stdin)")
-      ->required()
-      ->check(CLI::ExistingFile | CLI::IsMember({"-"}));
+  AddInputOptions(cmd, &a->in);
   cmd->callback([a] { SetExitCode(Run(*a)); });
 }
 
