@@ -70,6 +70,31 @@ struct Context {
   std::string source;
 };
 
+// Reads the next well-formed record of exactly `ncols` fields into *fields
+// and its line into *line; malformed records and records of another width
+// are counted skips. Returns false at the end of the input.
+bool NextRow(CsvReader& csv, size_t ncols, Context& c, std::vector<std::string_view>* fields,
+             uint64_t* line) {
+  std::string error;
+  for (;;) {
+    auto res = csv.Next(fields, &error);
+    if (res == CsvReader::Result::kEnd) return false;
+    ++c.st->lines;
+    *line = csv.line_number();
+    if (res == CsvReader::Result::kMalformed) {
+      c.st->Skip(c.source, *line, error);
+      continue;
+    }
+    if (fields->size() != ncols) {
+      c.st->Skip(c.source, *line,
+                 "expected " + std::to_string(ncols) + " columns, got " + std::to_string(fields->size()));
+      continue;
+    }
+    return true;
+  }
+}
+
+
 void CellSkip(Context& c, uint64_t line, Num why, std::string_view col) {
   const char* what = why == Num::kEmpty ? "empty cell" : why == Num::kNaN ? "NaN value" : "non-numeric cell";
   c.st->Skip(c.source, line, std::string(what) + " in column " + std::string(col));
@@ -139,21 +164,8 @@ void ReadWide(Context& c, CsvReader& csv, const std::vector<std::string>& header
     if (role[k] != kTime && IsLabelName(lower[k])) role[k] = kLabel;
   bool decided = false;
   std::vector<std::string_view> fields;
-  std::string error;
-  for (;;) {
-    auto res = csv.Next(&fields, &error);
-    if (res == CsvReader::Result::kEnd) break;
-    ++c.st->lines;
-    const uint64_t line = csv.line_number();
-    if (res == CsvReader::Result::kMalformed) {
-      c.st->Skip(c.source, line, error);
-      continue;
-    }
-    if (fields.size() != ncols) {
-      c.st->Skip(c.source, line,
-                 "expected " + std::to_string(ncols) + " columns, got " + std::to_string(fields.size()));
-      continue;
-    }
+  uint64_t line = 0;
+  while (NextRow(csv, ncols, c, &fields, &line)) {
     if (!decided) {
       // Columns whose first value is text are labels (e.g. a pod name).
       for (size_t k = 0; k < ncols; ++k) {
@@ -230,21 +242,8 @@ void ReadLong(Context& c, CsvReader& csv, const std::vector<std::string>& header
     else if (lower[k] == "kind" || lower[k] == "type") kind_col = ik;
   }
   std::vector<std::string_view> fields;
-  std::string error;
-  for (;;) {
-    auto res = csv.Next(&fields, &error);
-    if (res == CsvReader::Result::kEnd) break;
-    ++c.st->lines;
-    const uint64_t line = csv.line_number();
-    if (res == CsvReader::Result::kMalformed) {
-      c.st->Skip(c.source, line, error);
-      continue;
-    }
-    if (fields.size() != ncols) {
-      c.st->Skip(c.source, line,
-                 "expected " + std::to_string(ncols) + " columns, got " + std::to_string(fields.size()));
-      continue;
-    }
+  uint64_t line = 0;
+  while (NextRow(csv, ncols, c, &fields, &line)) {
     MetricSample s;
     if (!ParseTimestamp(fields[time_col], &s.time)) {
       c.st->Skip(c.source, line, "unparseable time '" + std::string(fields[time_col].substr(0, 64)) + "'");
