@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -118,11 +119,32 @@ Scores RunDrain(const Labeled& d) {
   // TRIAD_ACCURACY_VERBOSE=1: show the first few distinct PA mismatches.
   if (std::getenv("TRIAD_ACCURACY_VERBOSE") != nullptr) {
     std::set<std::pair<std::string, std::string>> shown;
-    for (size_t i = 0; i < pred_text.size() && shown.size() < 4; ++i) {
+    for (size_t i = 0; i < pred_text.size() && shown.size() < 12; ++i) {
       std::string t = NormalizeTemplate(d.event_template[i]);
       std::string q = NormalizeTemplate(pred_text[i]);
       if (t != q && shown.emplace(t, q).second) {
         std::printf("    truth: %s\n    drain: %s\n", t.c_str(), q.c_str());
+      }
+    }
+  }
+  // TRIAD_ACCURACY_GROUPS=1: show every wrongly grouped line set (merges and splits).
+  if (std::getenv("TRIAD_ACCURACY_GROUPS") != nullptr) {
+    std::map<std::string, std::map<std::string, int>> by_pred, by_truth;
+    for (size_t i = 0; i < pred_ids.size(); ++i) {
+      by_pred[pred_ids[i]][d.event_template[i]]++;
+      by_truth[d.event_template[i]][pred_ids[i]]++;
+    }
+    for (const auto& [pid, truths] : by_pred) {
+      if (truths.size() > 1) {
+        std::printf("  MERGED into [%s]:\n", p.TemplateText(std::stoul(pid)).c_str());
+        for (const auto& [t, n] : truths) std::printf("      %5d  %s\n", n, t.c_str());
+      }
+    }
+    for (const auto& [t, preds] : by_truth) {
+      if (preds.size() > 1) {
+        std::printf("  SPLIT [%s]:\n", t.c_str());
+        for (const auto& [pid, n] : preds)
+          std::printf("      %5d  %s\n", n, p.TemplateText(std::stoul(pid)).c_str());
       }
     }
   }

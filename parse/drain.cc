@@ -198,37 +198,56 @@ void DrainParser::JoinTokens(const std::vector<std::string>& toks, std::string* 
   }
 }
 
+void DrainParser::Prepare(std::string_view content, DrainScratch* s) const {
+  Tokenize(content, &s->masked, &s->tok, &s->raw);
+}
+
+uint32_t DrainParser::Lookup(const DrainScratch& s) const {
+  const Node* leaf = FindLeaf(s.tok);
+  return leaf ? FastMatch(*leaf, s.tok, cfg_.sim_threshold, false) : 0;
+}
+
 DrainMatch DrainParser::Add(std::string_view content, std::vector<std::string>* params) {
-  Tokenize(content, &masked_, &tok_, &raw_);
+  Prepare(content, &scratch_);
+  return AddPrepared(scratch_, 0, version_ + 1, params);
+}
+
+DrainMatch DrainParser::AddPrepared(const DrainScratch& s, uint32_t hint, uint64_t hint_version,
+                                    std::vector<std::string>* params) {
+  const std::vector<std::string_view>& tok = s.tok;
   DrainMatch m;
-  const Node* leaf = FindLeaf(tok_);
-  uint32_t id = leaf ? FastMatch(*leaf, tok_, cfg_.sim_threshold, false) : 0;
+  uint32_t id = hint_version == version_ ? hint : Lookup(s);
   if (id == 0) {
     Cluster c;
-    c.tokens.assign(tok_.begin(), tok_.end());
+    c.tokens.assign(tok.begin(), tok.end());
     JoinTokens(c.tokens, &c.text);
     c.count = 1;
     clusters_.push_back(std::move(c));
     id = static_cast<uint32_t>(clusters_.size());
-    AddToTree(id, tok_);
+    AddToTree(id, tok);
     m.is_new = true;
+    ++version_;
   } else {
     Cluster& c = clusters_[id - 1];
+    assert(c.tokens.size() == tok.size());
     ++c.count;
-    for (size_t i = 0; i < tok_.size(); ++i) {
-      if (c.tokens[i] != kWildcard && c.tokens[i] != tok_[i]) {
+    for (size_t i = 0; i < tok.size(); ++i) {
+      if (c.tokens[i] != kWildcard && c.tokens[i] != tok[i]) {
         c.tokens[i] = kWildcard;
         m.changed = true;
       }
     }
-    if (m.changed) JoinTokens(c.tokens, &c.text);
+    if (m.changed) {
+      JoinTokens(c.tokens, &c.text);
+      ++version_;
+    }
   }
   m.template_id = id;
   if (params != nullptr) {
     params->clear();
     const Cluster& c = clusters_[id - 1];
     for (size_t i = 0; i < c.tokens.size(); ++i) {
-      if (c.tokens[i].find(kWildcard) != std::string::npos) params->emplace_back(raw_[i]);
+      if (c.tokens[i].find(kWildcard) != std::string::npos) params->emplace_back(s.raw[i]);
     }
   }
   return m;

@@ -35,6 +35,15 @@ struct DrainConfig {
   bool mask = true;            // generic preprocessing (parse/masking.h) before tokenising
 };
 
+// Scratch for the read-only half of DrainParser::Add(): the tokens of one
+// message. Views point into the message and into `masked`, so a DrainScratch
+// must not be moved or copied while they are in use.
+struct DrainScratch {
+  std::string masked;
+  std::vector<std::string_view> tok;  // masked tokens (what the tree sees)
+  std::vector<std::string_view> raw;  // original tokens (parameters)
+};
+
 struct DrainMatch {
   uint32_t template_id = 0;
   bool is_new = false;   // the message created this template
@@ -56,6 +65,25 @@ class DrainParser {
   // such as "/<*>"), after this message was merged, in order.
   // Any bytes are accepted (an empty message has the empty template).
   DrainMatch Add(std::string_view content, std::vector<std::string>* params = nullptr);
+
+  // Split form of Add() for parallel parsing (parse/parallel_drain.h):
+  // Prepare() and Lookup() are const and may run on many threads at once
+  // while no Add*/Load runs; AddPrepared() then applies messages in order.
+  //
+  // Tokenises `content` into *s. `content` must outlive the use of *s.
+  void Prepare(std::string_view content, DrainScratch* s) const;
+  // Returns the template that the prepared message would join if it were
+  // added now, or 0 if it would create a new template.
+  uint32_t Lookup(const DrainScratch& s) const;
+  // Bumped whenever Add*() creates a template or changes one's text, i.e.
+  // whenever a Lookup() result may change. Starts at 0.
+  uint64_t version() const { return version_; }
+  // Same as Add(content, params) for the message prepared in `s`. If
+  // hint_version == version(), `hint` (a Lookup() result taken at that
+  // version) is used instead of searching the tree; the result is then the
+  // same as without a hint.
+  DrainMatch AddPrepared(const DrainScratch& s, uint32_t hint, uint64_t hint_version,
+                         std::vector<std::string>* params = nullptr);
 
   // Returns the id of the template that matches `content` without learning:
   // same token count and every non-wildcard template token equal. Returns 0
@@ -109,9 +137,8 @@ class DrainParser {
   MaskOptions mask_opts_;
   std::map<size_t, std::unique_ptr<Node>> root_;  // by token count
   std::vector<Cluster> clusters_;                 // id - 1
-  // Scratch (reused by Add).
-  std::string masked_;
-  std::vector<std::string_view> tok_, raw_;
+  uint64_t version_ = 0;
+  DrainScratch scratch_;  // reused by Add
 };
 
 }  // namespace triad
