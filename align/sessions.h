@@ -22,6 +22,10 @@ struct Session {
   TimeNs start = 0, end = 0;  // 0 when not known
   std::vector<uint32_t> keys;
   std::vector<uint64_t> lines;  // empty, or keys.size() entries
+  // Optional, for DeepLog's parameter-value model: values[i] are the numeric
+  // parameters of line i (its template's numeric wildcards, then the seconds
+  // since the previous line of the session); empty when not known.
+  std::vector<std::vector<float>> values;
   int label = -1;          // -1 unknown, 0 normal, 1 anomalous
   std::string split;       // "train" / "test" / "" (as the source says)
 };
