@@ -45,6 +45,12 @@ class ParallelDrain {
   size_t relookups() const;
 
  private:
+  // Implementation notes (parallel_drain.cc): threads - 1 workers are started
+  // once; a batch is cut into rounds of at most 8192 messages whose scratch
+  // slots are allocated once. Batches of fewer than 32 messages run on the
+  // calling thread. When the stale lookups of a round have been redone
+  // serially for a while without further template changes, the rest of the
+  // round is looked up again in parallel (not counted in relookups()).
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
