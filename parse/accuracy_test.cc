@@ -151,7 +151,9 @@ Scores RunDrain(const Labeled& d) {
   return s;
 }
 
-void RunBenchmark(const std::string& set, const std::string& suffix) {
+// min_ga / min_pa: floors on the mean GA / PA over the 8 systems.
+void RunBenchmark(const std::string& set, const std::string& suffix, double min_ga,
+                  double min_pa) {
   const std::string root = LogsDir() + "/" + set;
   if (!fs::exists(root)) GTEST_SKIP() << root << " not present";
   std::printf("\nDrain (default DrainConfig) on %s\n", set.c_str());
@@ -181,19 +183,22 @@ void RunBenchmark(const std::string& set, const std::string& suffix) {
   std::printf("%-10s %6.3f %6.3f %6.3f %6.3f\n", "mean", sum_ga / n, sum_pa / n, sum_fga / n,
               sum_fta / n);
   std::fflush(stdout);
-  // Loose floor: Drain's published mean GA on these 8 systems is ~0.92. A
-  // broken parser (one template per line, or everything in one template)
-  // scores far below 0.5.
-  EXPECT_GT(sum_ga / n, 0.5);
-  EXPECT_GT(sum_fga / n, 0.3);
+  // Floors about 0.02 below what the default configuration reaches (see
+  // docs/BENCHMARKS.md): a clear accuracy regression fails. Drain's published
+  // mean GA on these 8 systems is ~0.92.
+  EXPECT_GT(sum_ga / n, min_ga);
+  EXPECT_GT(sum_pa / n, min_pa);
+  EXPECT_GT(sum_fga / n, 0.85);
 }
 
+// Reached: mean GA 0.955, PA 0.581.
 TEST(ParseAccuracy, DrainLoghub2kOriginal) {
-  RunBenchmark("loghub_2k_original", "structured.csv");
+  RunBenchmark("loghub_2k_original", "structured.csv", 0.935, 0.56);
 }
 
+// Reached: mean GA 0.978, PA 0.876.
 TEST(ParseAccuracy, DrainLoghub2kCorrected) {
-  RunBenchmark("loghub_2k_corrected", "structured_corrected.csv");
+  RunBenchmark("loghub_2k_corrected", "structured_corrected.csv", 0.958, 0.85);
 }
 
 }  // namespace

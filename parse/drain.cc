@@ -77,6 +77,136 @@ bool DecodeToken(const nlohmann::json& j, std::string* out) {
   return true;
 }
 
+inline bool IsAlnumChar(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+// Returns true iff `open` and `close` are a bracket or quote pair.
+bool IsPair(char open, char close) {
+  return (open == '(' && close == ')') || (open == '[' && close == ']') ||
+         (open == '{' && close == '}') || (open == '<' && close == '>') ||
+         (open == '\'' && close == '\'') || (open == '"' && close == '"');
+}
+
+// Returns true iff template token `t` (which may hold "<*>" parts) matches
+// message token `m`. A wildcard matches a non-empty run of characters, or
+// an empty one between a bracket or quote pair ("(<*>)" matches "()"): an
+// empty "key=" value differs from a set one, empty brackets hold an empty value.
+bool GlobMatch(std::string_view t, std::string_view m) {
+  if (t == m || t == kWildcard) return true;
+  size_t w = t.find(kWildcard);
+  if (w == std::string_view::npos) return false;
+  // Prefix before the first wildcard, then each literal piece in order, the
+  // last one anchored at the end.
+  if (m.substr(0, w) != t.substr(0, w)) return false;
+  size_t mi = w;
+  size_t ti = w + kWildcard.size();
+  for (;;) {
+    size_t next = t.find(kWildcard, ti);
+    std::string_view piece = t.substr(ti, next == std::string_view::npos ? t.npos : next - ti);
+    size_t wpos = ti - kWildcard.size();
+    size_t min_len = (wpos > 0 && ti < t.size() && IsPair(t[wpos - 1], t[ti])) ? 0 : 1;
+    if (next == std::string_view::npos) {
+      return m.size() - mi >= piece.size() + min_len && m.substr(m.size() - piece.size()) == piece;
+    }
+    if (mi + min_len > m.size()) return false;
+    size_t f = m.find(piece, mi + min_len);
+    if (f == std::string_view::npos) return false;
+    mi = f + piece.size();
+    ti = next + kWildcard.size();
+  }
+}
+
+// A token that looks like a value even without digits: a path or a dotted
+// name ("/a/b", "org.x.Y", "C:\\x").
+bool LooksStructured(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '/' || c == '\\') return true;
+    if (c == '.' && i > 0 && i + 1 < s.size() && IsAlnumChar(s[i - 1]) && IsAlnumChar(s[i + 1]))
+      return true;
+  }
+  return false;
+}
+
+// How much a mismatch between template token `t` and message token `m` (t
+// does not match m) weighs in the similarity's denominator.
+//  - kWeak (1, as in Drain): a wildcard, a token with digits, a path or
+//    dotted name, or "key=value" with the same key: values vary.
+//  - kStrong: two different digit-free words ("error"/"ok",
+//    "startup"/"shutdown"). Generic rationale: variables nearly always carry
+//    digits, paths, dotted names or key=value values; a differing plain word
+//    more often names a different event.
+//  - kHard (never joins): a token without letters or digits ("-", "****":
+//    separators and placeholders are format, not values), or a different
+//    key=value structure (other key, or an empty vs a non-empty value):
+//    fields name what a message is about.
+enum class Mismatch { kWeak, kStrong, kHard };
+
+// Returns true iff `s` has no letter or digit and is not an empty bracket or
+// quote pair ("()", "[],": an empty value).
+bool NoAlnum(std::string_view s) {
+  for (char c : s)
+    if (IsAlnumChar(c)) return false;
+  return !(s.size() >= 2 && IsPair(s[0], s[1]));
+}
+
+Mismatch ClassifyMismatch(std::string_view t, std::string_view m) {
+  bool tw = t == kWildcard, mw = m == kWildcard;
+  if ((!tw && NoAlnum(t)) || (!mw && NoAlnum(m))) return Mismatch::kHard;
+  if (tw || mw) return Mismatch::kWeak;
+  if (HasDigit(t) || HasDigit(m)) return Mismatch::kWeak;
+  if (LooksStructured(t) || LooksStructured(m)) return Mismatch::kWeak;
+  size_t et = t.find('='), em = m.find('=');
+  if (et != t.npos || em != m.npos) {
+    if (et == t.npos || em == m.npos || t.substr(0, et) != m.substr(0, em)) return Mismatch::kHard;
+    bool t_empty = et + 1 == t.size(), m_empty = em + 1 == m.size();
+    return t_empty != m_empty ? Mismatch::kHard : Mismatch::kWeak;
+  }
+  return Mismatch::kStrong;
+}
+
+// The token that generalises template token `t` to also match `m`: a common
+// "key=" prefix or punctuation-only prefix ("(", "'", "[") and a common
+// punctuation-only suffix (")", ",", "'") are kept around one wildcard.
+// Generic rationale: brackets, quotes, key= prefixes and trailing separators
+// frame a value; they are not part of it.
+std::string Generalize(std::string_view t, std::string_view m) {
+  size_t first = t.find(kWildcard);
+  size_t last = t.rfind(kWildcard);
+  std::string_view head = first == t.npos ? t : t.substr(0, first);
+  std::string_view tail = first == t.npos ? t : t.substr(last + kWildcard.size());
+  size_t lcp = 0;
+  while (lcp < head.size() && lcp < m.size() && head[lcp] == m[lcp]) ++lcp;
+  // Keep "key=" (up to the last '=' of the common prefix), else only a
+  // prefix without letters or digits.
+  size_t p = 0;
+  while (p < lcp && !IsAlnumChar(m[p])) ++p;
+  for (size_t k = lcp; k > p; --k) {
+    if (m[k - 1] == '=') {
+      p = k;
+      break;
+    }
+  }
+  std::string_view mr = m.substr(p);
+  size_t s = 0;
+  while (s < tail.size() && s < mr.size() && tail[tail.size() - 1 - s] == mr[mr.size() - 1 - s] &&
+         !IsAlnumChar(mr[mr.size() - 1 - s]))
+    ++s;
+  // The wildcard must stand for a non-empty part of both tokens, or for an
+  // empty one between a bracket pair.
+  bool pair = p > 0 && s > 0 && IsPair(m[p - 1], m[m.size() - s]);
+  if (!pair && (p + s >= m.size() || (first == t.npos && p + s >= t.size())))
+    return std::string(kWildcard);
+  std::string out(m.substr(0, p));
+  out.append(kWildcard);
+  out.append(mr.substr(mr.size() - s));
+  return out;
+}
+
+// A strong mismatch counts this many times in the similarity's denominator.
+constexpr double kStrongWeight = 3.0;
+
 }  // namespace
 
 DrainParser::DrainParser(DrainConfig cfg) : cfg_(cfg) {
@@ -126,18 +256,32 @@ uint32_t DrainParser::FastMatch(const Node& leaf, const std::vector<std::string_
   for (uint32_t id : leaf.cluster_ids) {
     const Cluster& c = clusters_[id - 1];
     assert(c.tokens.size() == tokens.size());
-    size_t same = 0, params = 0;
+    size_t same = 0, params = 0, strong = 0;
+    bool hard = false;
     for (size_t i = 0; i < tokens.size(); ++i) {
-      if (c.tokens[i] == kWildcard) {
+      const std::string& t = c.tokens[i];
+      if (t == kWildcard) {
         ++params;
         // A masked message token equals the wildcard (Drain3 counts neither).
         if (!include_params && tokens[i] == kWildcard) ++same;
         continue;
       }
-      if (c.tokens[i] == tokens[i]) ++same;
+      if (t == tokens[i] || GlobMatch(t, tokens[i])) {
+        ++same;
+      } else {
+        Mismatch k = ClassifyMismatch(t, tokens[i]);
+        if (k == Mismatch::kHard) {
+          hard = true;
+          break;
+        }
+        if (k == Mismatch::kStrong) ++strong;
+      }
     }
+    if (hard) continue;
     if (include_params) same += params;
-    double sim = tokens.empty() ? 1.0 : static_cast<double>(same) / tokens.size();
+    double sim = tokens.empty() ? 1.0
+                                : static_cast<double>(same) /
+                                      (tokens.size() + (kStrongWeight - 1.0) * strong);
     if (sim > best_sim || (sim == best_sim && static_cast<int>(params) > best_params)) {
       best_sim = sim;
       best_params = static_cast<int>(params);
@@ -232,8 +376,8 @@ DrainMatch DrainParser::AddPrepared(const DrainScratch& s, uint32_t hint, uint64
     assert(c.tokens.size() == tok.size());
     ++c.count;
     for (size_t i = 0; i < tok.size(); ++i) {
-      if (c.tokens[i] != kWildcard && c.tokens[i] != tok[i]) {
-        c.tokens[i] = kWildcard;
+      if (!GlobMatch(c.tokens[i], tok[i])) {
+        c.tokens[i] = Generalize(c.tokens[i], tok[i]);
         m.changed = true;
       }
     }

@@ -7,10 +7,17 @@
 // depth prefix tree: first by token count, then by its first depth-2 tokens
 // (a token containing a digit goes to the "<*>" child; once a node has
 // max_children children, new tokens go to the "<*>" child). At the leaf, the
-// template with the highest similarity (fraction of positions where the
-// template's non-wildcard token equals the message's) is chosen, ties broken
-// by more wildcards; if it reaches sim_threshold the message joins it and
-// differing positions become "<*>", otherwise a new template is created.
+// template with the highest similarity is chosen, ties broken by more
+// wildcards; if it reaches sim_threshold the message joins it and differing
+// positions are generalised, otherwise a new template is created.
+//
+// Similarity = positions where the template's non-wildcard token matches the
+// message's, divided by the token count plus 2 per "strong" mismatch (two
+// different digit-free plain words, e.g. "error"/"ok"). A "hard" mismatch (a
+// token without letters or digits such as "-" or "****", or a different
+// key=value structure: "(uid=0)"/"LOGIN(uid=0)", "rhost="/"rhost=x") never
+// joins. A generalised token keeps a common "key=" prefix and punctuation-only
+// prefix/suffix around one wildcard ("user=<*>", "(<*>)", "'<*>'", "<*>,").
 //
 // Thread-compatible: Add() mutates; const methods may run concurrently.
 #ifndef TRIAD_PARSE_DRAIN_H_

@@ -80,6 +80,90 @@ TEST(DrainTest, ParamsExtractedWithOriginalText) {
   EXPECT_EQ(params[2], "/10.0.0.2:5000");  // the whole original token
 }
 
+TEST(DrainTest, DifferentPlainWordsSplitShortMessages) {
+  // A mismatch of two digit-free words weighs 3: short messages that differ
+  // in one plain word are different events ...
+  DrainParser p;
+  uint32_t err = p.Add("Link error").template_id;
+  uint32_t ok = p.Add("Link ok").template_id;
+  EXPECT_NE(err, ok);
+  uint32_t up = p.Add("cupsd startup succeeded").template_id;
+  EXPECT_NE(p.Add("cupsd shutdown succeeded").template_id, up);
+  // ... while a longer message still takes a varying word as a variable.
+  uint32_t s1 = p.Add("session closed for user root").template_id;
+  EXPECT_EQ(p.Add("session closed for user news").template_id, s1);
+  EXPECT_EQ(p.TemplateText(s1), "session closed for user <*>");
+  // A token with digits is a weak mismatch, as in Drain.
+  uint32_t a = p.Add("fan A7 speed low").template_id;
+  EXPECT_EQ(p.Add("fan B9 speed low").template_id, a);
+}
+
+TEST(DrainTest, StructureMismatchNeverJoins) {
+  DrainParser p;
+  // A different key, or an empty vs a set value, of a key=value token.
+  uint32_t a = p.Add("session opened for user root by (uid=0)").template_id;
+  uint32_t b = p.Add("session opened for user root by LOGIN(uid=0)").template_id;
+  EXPECT_NE(a, b);
+  uint32_t c = p.Add("auth failure; uid=0 tty=ssh rhost=10.0.0.1").template_id;
+  uint32_t d = p.Add("auth failure; uid=0 tty=ssh rhost=").template_id;
+  EXPECT_NE(c, d);
+  // A token without letters or digits is format, not a value.
+  uint32_t e = p.Add("Fan speeds ( 3552 3534 **** 3515 )").template_id;
+  uint32_t f = p.Add("Fan speeds ( 3552 3534 3375 3515 )").template_id;
+  EXPECT_NE(e, f);
+  // An empty bracket pair is an empty value, not format.
+  uint32_t g = p.Add("connection from 10.0.0.1 (host.example.com) at noon").template_id;
+  EXPECT_EQ(p.Add("connection from 10.0.0.2 () at noon").template_id, g);
+  EXPECT_EQ(p.TemplateText(g), "connection from <*> (<*>) at noon");
+  EXPECT_EQ(p.Match("connection from 10.0.0.3 () at noon"), g);
+}
+
+TEST(DrainTest, GeneralisationKeepsKeysAndBrackets) {
+  DrainParser p;
+  uint32_t a = p.Add("auth failure; rhost=host-a user=root").template_id;
+  auto b = p.Add("auth failure; rhost=host-b user=guest");
+  EXPECT_EQ(b.template_id, a);
+  EXPECT_TRUE(b.changed);
+  EXPECT_EQ(p.TemplateText(a), "auth failure; rhost=<*> user=<*>");
+  uint32_t c = p.Add("Saved output of task 'attempt-a' to x").template_id;
+  EXPECT_EQ(p.Add("Saved output of task 'attempt-b' to x").template_id, c);
+  EXPECT_EQ(p.TemplateText(c), "Saved output of task '<*>' to x");
+  // Only punctuation is kept around the wildcard, not a word prefix.
+  uint32_t d = p.Add("node nodeA up now").template_id;
+  EXPECT_EQ(p.Add("node nodeB up now").template_id, d);
+  EXPECT_EQ(p.TemplateText(d), "node <*> up now");
+  // A generalised token matches without learning; params hold whole tokens.
+  std::vector<std::string> params;
+  EXPECT_EQ(p.Match("auth failure; rhost=host-c user=test"), a);
+  EXPECT_EQ(p.Add("auth failure; rhost=host-c user=test", &params).template_id, a);
+  ASSERT_EQ(params.size(), 2u);
+  EXPECT_EQ(params[0], "rhost=host-c");
+  EXPECT_EQ(params[1], "user=test");
+  // The empty key value does not match "rhost=<*>".
+  EXPECT_EQ(p.Match("auth failure; rhost= user=test"), 0u);
+}
+
+TEST(DrainTest, LookupAgreesWithAddAndVersionMoves) {
+  DrainParser p;
+  const std::vector<std::string> lines = {
+      "login user=a from (h1) ok", "login user=b from (h2) ok", "login user=c from () ok",
+      "Link error",  "Link ok", "job job_1_2 done in 12ms", "job job_3_4 done in 7ms",
+      "login user=d from (h3) ok"};
+  DrainScratch s;
+  for (const std::string& l : lines) {
+    p.Prepare(l, &s);
+    uint32_t hint = p.Lookup(s);
+    uint64_t v = p.version();
+    DrainMatch m = p.AddPrepared(s, hint, v);
+    if (hint != 0) {
+      EXPECT_EQ(m.template_id, hint) << l;
+    }
+    EXPECT_EQ(m.is_new, hint == 0) << l;
+    EXPECT_EQ(p.version() != v, m.is_new || m.changed) << l;
+  }
+  EXPECT_EQ(p.TemplateText(1), "login user=<*> from (<*>) ok");
+}
+
 TEST(DrainTest, NoMaskingDigitsGoToWildcardChild) {
   DrainConfig cfg;
   cfg.mask = false;

@@ -17,6 +17,11 @@ inline bool IsHex(char c) {
 // A word character: what may not touch a masked substring on either side.
 inline bool IsWord(char c) { return IsAlnum(c) || c == '_'; }
 
+// Characters that close a bracketed or quoted value.
+inline bool IsCloser(char c) { return c == ']' || c == ')' || c == '>' || c == '}' || c == '\'' || c == '"'; }
+// Sentence punctuation that ends a token without belonging to its value.
+inline bool IsTrailingPunct(char c) { return c == '.' || c == ',' || c == ';' || c == ':'; }
+
 // Each matcher returns the length matched at s[i..] (0 = no match). The
 // caller checks the left boundary; matchers check the right one.
 bool RightBoundary(std::string_view s, size_t end) { return end >= s.size() || !IsWord(s[end]); }
@@ -36,12 +41,39 @@ size_t MatchBlockId(std::string_view s, size_t i) {
   return j + d - i;
 }
 
+// A word run (letters, digits, '_') made of '_'-joined parts, one of them all
+// digits: job_1445144423722_0020, attempt_1_0001_m_000001_0, rdd_2_3.
+// Generic rationale: '_'-joined ids with numeric parts are generated names.
+size_t MatchUnderscoreId(std::string_view s, size_t i) {
+  size_t j = i, seg_start = i;
+  bool underscore = false, digit_seg = false;
+  auto close_seg = [&](size_t end) {
+    if (end > seg_start && Digits(s, seg_start, end - seg_start) == end - seg_start) digit_seg = true;
+  };
+  while (j < s.size() && IsWord(s[j])) {
+    if (s[j] == '_') {
+      underscore = true;
+      close_seg(j);
+      seg_start = j + 1;
+    }
+    ++j;
+  }
+  close_seg(j);
+  return underscore && digit_seg ? j - i : 0;
+}
+
 size_t MatchUrl(std::string_view s, size_t i) {
-  size_t j = i;
-  while (j < s.size() && IsAlpha(s[j]) && j - i < 10) ++j;
-  if (j == i || s.substr(j, 3) != "://") return 0;
+  // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986), e.g. akka.tcp.
+  if (!IsAlpha(s[i])) return 0;
+  size_t j = i + 1;
+  while (j < s.size() && j - i < 16 && (IsAlnum(s[j]) || s[j] == '+' || s[j] == '-' || s[j] == '.'))
+    ++j;
+  if (s.substr(j, 3) != "://") return 0;
   j += 3;
-  while (j < s.size() && !IsSpace(s[j])) ++j;
+  // Up to whitespace or a closing bracket/quote, without trailing sentence
+  // punctuation: "[hdfs://x:8020]" masks to "[<*>]".
+  while (j < s.size() && !IsSpace(s[j]) && !IsCloser(s[j])) ++j;
+  while (j > i && IsTrailingPunct(s[j - 1])) --j;
   return j - i;
 }
 
@@ -73,6 +105,7 @@ size_t MatchIpv4(std::string_view s, size_t i) {
   }
   if (j < s.size() && IsDigit(s[j])) return 0;
   if (j + 1 < s.size() && s[j] == '.' && IsDigit(s[j + 1])) return 0;  // a longer dotted number
+  // "ip:port" is one value.
   if (j + 1 < s.size() && s[j] == ':' && IsDigit(s[j + 1])) j += 1 + Digits(s, j + 1);
   return RightBoundary(s, j) ? j - i : 0;
 }
@@ -142,16 +175,27 @@ size_t MatchNumber(std::string_view s, size_t i) {
   return RightBoundary(s, j) ? j - i : 0;
 }
 
-// '/' followed by at least two '/'-separated non-space parts.
+// An absolute path: '/' and at least one word character, up to whitespace or
+// a closing bracket/quote, without trailing sentence punctuation.
 size_t MatchPath(std::string_view s, size_t i) {
-  if (s[i] != '/') return 0;
-  size_t j = i, slashes = 0;
-  while (j < s.size() && !IsSpace(s[j]) && s[j] != ',' && s[j] != ';' && s[j] != '\'' &&
-         s[j] != '"' && s[j] != ')' && s[j] != ']') {
-    if (s[j] == '/') ++slashes;
+  if (s[i] != '/' || i + 1 >= s.size() || !IsWord(s[i + 1])) return 0;
+  size_t j = i;
+  while (j < s.size() && !IsSpace(s[j]) && !IsCloser(s[j]) && s[j] != ',' && s[j] != ';') ++j;
+  while (j > i + 1 && IsTrailingPunct(s[j - 1])) --j;
+  return j - i;
+}
+
+// A word run that starts with a digit and goes on with letters: a number
+// with a unit or a version-like id (65020ms, 16K, 41C, 80x25, 1.16ac).
+// Generic rationale: a word that begins with a digit is a value.
+size_t MatchDigitWord(std::string_view s, size_t i) {
+  size_t j = i;
+  bool alpha = false;
+  while (j < s.size() && (IsAlnum(s[j]) || (s[j] == '.' && j + 1 < s.size() && IsAlnum(s[j + 1])))) {
+    alpha |= IsAlpha(s[j]);
     ++j;
   }
-  return (slashes >= 2 && j - i > slashes) ? j - i : 0;
+  return alpha && RightBoundary(s, j) ? j - i : 0;
 }
 
 }  // namespace
@@ -167,8 +211,18 @@ void MaskMessage(std::string_view in, const MaskOptions& o, std::string* out) {
     size_t len = 0;
     if (left && !IsSpace(c)) {
       if (o.block_ids && c == 'b') len = MatchBlockId(in, i);
+      // "/10.0.0.1": the slash belongs to the address.
+      if (len == 0 && o.ipv4 && c == '/' && i + 1 < n && IsDigit(in[i + 1])) {
+        size_t ip = MatchIpv4(in, i + 1);
+        if (ip > 0) len = ip + 1;
+      }
       if (len == 0 && o.urls && IsAlpha(c)) len = MatchUrl(in, i);
-      if (len == 0 && o.paths && c == '/' ) len = MatchPath(in, i);
+      if (len == 0 && o.block_ids && IsWord(c)) len = MatchUnderscoreId(in, i);
+      if (len == 0 && o.paths && c == '/' &&
+          (i == 0 || IsSpace(in[i - 1]) || in[i - 1] == '(' || in[i - 1] == '[' ||
+           in[i - 1] == '=' || in[i - 1] == ':' || in[i - 1] == '\'' || in[i - 1] == '"' ||
+           in[i - 1] == ','))
+        len = MatchPath(in, i);
       if (len == 0 && o.uuid && IsHex(c)) len = MatchUuid(in, i);
       if (len == 0 && IsDigit(c)) {
         if (o.timestamps) len = MatchDateTime(in, i);
@@ -181,6 +235,7 @@ void MaskMessage(std::string_view in, const MaskOptions& o, std::string* out) {
                        in[i - 1] == '(' || in[i - 1] == '=' || in[i - 1] == ':' ||
                        in[i - 1] == ',' || in[i - 1] == '[';
         if (sign_ok) len = MatchNumber(in, i);
+        if (len == 0 && IsDigit(c)) len = MatchDigitWord(in, i);
       }
     }
     if (len > 0) {

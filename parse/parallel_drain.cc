@@ -136,18 +136,26 @@ size_t ParallelDrain::relookups() const { return impl_->relookups; }
 
 void ParallelDrain::AddBatch(const std::vector<std::string_view>& contents,
                              std::vector<DrainMatch>* out,
-                             std::vector<std::vector<std::string>>* params) {
+                             std::vector<std::vector<std::string>>* params,
+                             std::vector<std::string>* event_texts) {
   Impl& im = *impl_;
   DrainParser* p = im.parser;
   const size_t n = contents.size();
   out->resize(n);
   if (params != nullptr) params->resize(n);
+  if (event_texts != nullptr) event_texts->assign(n, std::string());
+  auto note_event = [&](size_t i) {
+    const DrainMatch& m = (*out)[i];
+    if (event_texts != nullptr && (m.is_new || m.changed))
+      (*event_texts)[i] = p->TemplateText(m.template_id);
+  };
   if (im.nthreads == 1 || n < kSerialBelow) {
     for (size_t i = 0; i < n; ++i) {
       p->Prepare(contents[i], &im.single);
       // Any hint_version other than version() makes AddPrepared search itself.
       (*out)[i] = p->AddPrepared(im.single, 0, p->version() + 1,
                                  params ? &(*params)[i] : nullptr);
+      note_event(i);
     }
     return;
   }
@@ -170,6 +178,7 @@ void ParallelDrain::AddBatch(const std::vector<std::string_view>& contents,
       const uint64_t before = p->version();
       (*out)[i] = p->AddPrepared(*im.slots[i - b], im.hints[i - b], v,
                                  params ? &(*params)[i] : nullptr);
+      note_event(i);
       quiet = p->version() == before ? quiet + 1 : 0;
     }
   }

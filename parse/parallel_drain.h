@@ -36,9 +36,13 @@ class ParallelDrain {
   // Adds contents[0..n) in order. out->size() becomes n and (*out)[i] is what
   // parser->Add(contents[i]) would have returned. If params != nullptr,
   // (*params)[i] gets the parameters of message i (as Add() fills them).
+  // If event_texts != nullptr, (*event_texts)[i] is the template's text right
+  // after message i was applied when (*out)[i] is_new or changed (Drain3's
+  // change events), else empty.
   // The views in `contents` must stay valid during the call.
   void AddBatch(const std::vector<std::string_view>& contents, std::vector<DrainMatch>* out,
-                std::vector<std::vector<std::string>>* params = nullptr);
+                std::vector<std::vector<std::string>>* params = nullptr,
+                std::vector<std::string>* event_texts = nullptr);
 
   int threads() const;
   // Messages whose lookup had to be redone serially (for the benchmark).
