@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "cli/command.h"
+#ifdef TRIAD_WITH_TORCH
+#include "models/omp_env.h"
+#endif
 
 namespace triad::cli {
 namespace {
@@ -38,6 +41,9 @@ int ExitCode() { return g_exit_code; }
 }  // namespace triad::cli
 
 int main(int argc, char** argv) {
+#ifdef TRIAD_WITH_TORCH
+  triad::EnsurePassiveOmpWait(argv);  // before any thread starts
+#endif
   auto logger = spdlog::stderr_color_mt("triad");
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("[%H:%M:%S.%e] [%^%l%$] %v");
