@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "align/window_aggregator.h"
+#include "cli/cmd_sequence.h"
 #include "cli/command.h"
 #include "cli/input_options.h"
 #include "core/time_parse.h"
@@ -28,6 +29,7 @@ struct DetectArgs {
   std::string from, until;
   int top = 10;
   InputArgs in;
+  SequenceDetectArgs seq;  // sequence models (pca, stide, deeplog)
 };
 
 int Run(const DetectArgs& a) {
@@ -35,8 +37,20 @@ int Run(const DetectArgs& a) {
   BaselineDetector det;
   Status s = BaselineDetector::Load(a.model, &det);
   if (!s.ok()) {
-    spdlog::error("{}", s.ToString());
+    std::string why;
+    int rc = RunSequenceDetect(a.model, a.out, a.in, a.seq, a.top, &why);
+    if (rc >= 0) return rc;
+    spdlog::error("{}: no detector accepts this model file (baseline: {}; {})", a.model,
+                  s.ToString(), why);
     return 1;
+  }
+  if (!a.seq.sessions.empty()) {
+    spdlog::error("--sessions needs a sequence model (pca, stide, deeplog), not a baseline");
+    return 2;
+  }
+  if (a.in.inputs.empty()) {
+    spdlog::error("no INPUT files to score");
+    return 2;
   }
   ReadOptions ro;
   if (!ToReadOptions(a.in, &ro)) return 2;
@@ -97,7 +111,7 @@ int Run(const DetectArgs& a) {
 void Setup(CLI::App& app) {
   auto a = std::make_shared<DetectArgs>();
   auto* cmd = app.add_subcommand("detect", "Score telemetry with a trained model");
-  cmd->add_option("--model", a->model, "Model file written by `triad train`")
+  cmd->add_option("--model,--model-file", a->model, "Model file written by `triad train`")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", a->out, "Score CSV to write (- for stdout)")->required();
@@ -105,6 +119,8 @@ void Setup(CLI::App& app) {
   cmd->add_option("--until", a->until, "Score only windows ending by this time");
   cmd->add_option("--top", a->top, "Incidents to print");
   AddInputOptions(cmd, &a->in);
+  cmd->get_option("inputs")->required(false);  // not for --sessions
+  AddSequenceDetectOptions(cmd, &a->seq);
   cmd->callback([a] { SetExitCode(Run(*a)); });
 }
 

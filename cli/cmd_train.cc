@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "align/window_aggregator.h"
+#include "cli/cmd_sequence.h"
 #include "cli/command.h"
 #include "cli/input_options.h"
 #include "core/time_parse.h"
@@ -26,12 +27,18 @@ struct TrainArgs {
   std::string until;
   std::string train_end_from;
   InputArgs in;
+  SequenceTrainArgs seq;  // --model pca|stide|deeplog
 };
 
 int Run(const TrainArgs& a) {
   auto t0 = std::chrono::steady_clock::now();
+  if (IsSequenceModel(a.model)) return RunSequenceTrain(a.model, a.out, a.seq);
   if (a.model != "baseline") {
-    spdlog::error("unknown model '{}' (available: baseline)", a.model);
+    spdlog::error("unknown model '{}' (available: baseline, pca, stide, deeplog)", a.model);
+    return 2;
+  }
+  if (a.in.inputs.empty()) {
+    spdlog::error("--model baseline needs INPUT files");
     return 2;
   }
   ReadOptions ro;
@@ -97,13 +104,17 @@ int Run(const TrainArgs& a) {
 void Setup(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   auto* cmd = app.add_subcommand("train", "Fit a detector on telemetry of normal operation");
-  cmd->add_option("--model", a->model, "Detector to train (baseline)");
+  cmd->add_option("--model", a->model,
+                  "Detector to train: baseline (telemetry windows), or pca, stide, deeplog "
+                  "(log sessions, see --sessions)");
   cmd->add_option("--out", a->out, "Model file to write (JSON)")->required();
   cmd->add_option("--window", a->window, "Window length, e.g. 30s, 1m");
   cmd->add_option("--until", a->until, "Use only windows that end by this time (ISO-8601/unix)");
   cmd->add_option("--train-end-from", a->train_end_from,
                   "Use only windows before train_end of this ground_truth.json");
   AddInputOptions(cmd, &a->in);
+  cmd->get_option("inputs")->required(false);  // not for --sessions
+  AddSequenceTrainOptions(cmd, &a->seq);
   cmd->callback([a] { SetExitCode(Run(*a)); });
 }
 
