@@ -24,7 +24,10 @@ namespace triad {
 namespace {
 
 constexpr char kFormat[] = "triad-deeplog";
-constexpr int kVersion = 1;
+// Version 2 added the end-of-session class (config end_token). Version 1
+// files are read with end_token = false, which is what they were trained as.
+constexpr int kVersion = 2;
+constexpr int kOldestVersion = 1;
 constexpr size_t kMaxHeaderBytes = 64u << 20;
 constexpr size_t kMaxCacheFloats = 16u << 20;  // 64 MiB of cached distributions
 
@@ -99,7 +102,8 @@ nlohmann::json ConfigToJson(const DeepLogConfig& c) {
           {"value_epochs", c.value_epochs},
           {"value_sigma", c.value_sigma},
           {"value_min_samples", c.value_min_samples},
-          {"score_batch", c.score_batch}};
+          {"score_batch", c.score_batch},
+          {"end_token", c.end_token}};
 }
 
 template <typename T>
@@ -131,6 +135,7 @@ DeepLogConfig ConfigFromJson(const nlohmann::json& j) {
   Get(j, "value_sigma", &c.value_sigma);
   Get(j, "value_min_samples", &c.value_min_samples);
   Get(j, "score_batch", &c.score_batch);
+  Get(j, "end_token", &c.end_token);
   return c;
 }
 
@@ -160,20 +165,37 @@ class DeepLog final : public SequenceDetector {
   std::string name() const override { return "deeplog"; }
   Status Fit(const std::vector<Session>& normal) override;
   SequenceVerdict Score(const Session& s) const override {
-    std::vector<Session> one{s};  // copy: ScoreAll takes a vector
     std::vector<SequenceVerdict> out;
-    ScoreAll(one, &out);
+    ScorePtrs({&s}, &out);  // no copy of the session
     return std::move(out[0]);
   }
-  void ScoreAll(const std::vector<Session>& in, std::vector<SequenceVerdict>* out) const override;
+  void ScoreAll(const std::vector<Session>& in, std::vector<SequenceVerdict>* out) const override {
+    std::vector<const Session*> ptrs(in.size());
+    for (size_t i = 0; i < in.size(); ++i) ptrs[i] = &in[i];
+    ScorePtrs(ptrs, out);
+  }
   Status Save(const std::string& path) const override;
 
-  Status LoadFrom(const nlohmann::json& header, const std::string& weights);
+  // `version`: of the file; version 1 files predate end_token.
+  Status LoadFrom(const nlohmann::json& header, const std::string& weights, int version);
   const DeepLogStats& stats() const { return stats_; }
   const DeepLogConfig& config() const { return cfg_; }
 
  private:
-  int classes() const { return stats_.vocab + 1; }
+  // Classes of the key model: 0 = unknown, 1..V = keys, V + 1 = session end
+  // (iff cfg_.end_token).
+  int classes() const { return stats_.vocab + 1 + (cfg_.end_token ? 1 : 0); }
+  uint32_t EndId() const { return static_cast<uint32_t>(stats_.vocab + 1); }
+  // Positions checked in `s`: its keys, plus the session end (position
+  // keys.size()) iff end_token and the session is not empty.
+  size_t Checked(const Session& s) const {
+    return s.keys.size() + (cfg_.end_token && !s.keys.empty() ? 1 : 0);
+  }
+  // The class expected at checked position i of a session whose dense ids are `dense`.
+  uint32_t Target(const std::vector<uint32_t>& dense, size_t i) const {
+    return i < dense.size() ? dense[i] : EndId();
+  }
+  void ScorePtrs(const std::vector<const Session*>& in, std::vector<SequenceVerdict>* out) const;
   uint32_t Dense(uint32_t raw) const {
     auto it = dense_.find(raw);
     return it == dense_.end() ? 0 : it->second;
@@ -256,9 +278,9 @@ void DeepLog::TrainKeyModel(const std::vector<const Session*>& train) {
   for (const Session* s : train) {
     dense.resize(s->keys.size());
     for (size_t i = 0; i < dense.size(); ++i) dense[i] = Dense(s->keys[i]);
-    for (size_t i = 0; i < dense.size(); ++i) {
+    for (size_t i = 0, n = Checked(*s); i < n; ++i) {
       WindowAt(dense, i, h, win.data());
-      win[h] = dense[i];
+      win[h] = Target(dense, i);
       ++total;
       if (cfg_.dedup) {
         key.assign(reinterpret_cast<const char*>(win.data()), sizeof(uint32_t) * (h + 1));
@@ -269,7 +291,7 @@ void DeepLog::TrainKeyModel(const std::vector<const Session*>& train) {
         }
       }
       xs.insert(xs.end(), win.begin(), win.begin() + h);
-      ys.push_back(dense[i]);
+      ys.push_back(win[h]);
       ws.push_back(1);
     }
   }
@@ -333,8 +355,8 @@ void DeepLog::LookupDistributions(const std::vector<const Session*>& sessions,
     dense.resize(s.keys.size());
     for (size_t i = 0; i < dense.size(); ++i) dense[i] = Dense(s.keys[i]);
     auto& r = (*rows)[si];
-    r.resize(dense.size());
-    for (size_t i = 0; i < dense.size(); ++i) {
+    r.resize(Checked(s));
+    for (size_t i = 0; i < r.size(); ++i) {
       WindowAt(dense, i, h, win.data());
       key.assign(reinterpret_cast<const char*>(win.data()), sizeof(uint32_t) * h);
       auto [it, fresh] = cache_index_.try_emplace(key, static_cast<uint32_t>(cache_index_.size()));
@@ -371,8 +393,8 @@ std::vector<int> DeepLog::WorstRanks(const std::vector<const Session*>& sessions
   std::vector<int> worst(sessions.size(), 0);
   for (size_t si = 0; si < sessions.size(); ++si) {
     const Session& s = *sessions[si];
-    for (size_t i = 0; i < s.keys.size(); ++i) {
-      uint32_t d = Dense(s.keys[i]);
+    for (size_t i = 0, n = Checked(s); i < n; ++i) {
+      uint32_t d = i < s.keys.size() ? Dense(s.keys[i]) : EndId();
       int r = d == 0 ? C + 1 : RankOf(cache_probs_.data() + size_t(rows[si][i]) * C, C, d);
       worst[si] = std::max(worst[si], r);
     }
@@ -666,26 +688,36 @@ Status DeepLog::Fit(const std::vector<Session>& normal) {
   return Status::OK();
 }
 
-void DeepLog::ScoreAll(const std::vector<Session>& in, std::vector<SequenceVerdict>* out) const {
+void DeepLog::ScorePtrs(const std::vector<const Session*>& in,
+                        std::vector<SequenceVerdict>* out) const {
   assert(trained_);
   out->assign(in.size(), SequenceVerdict());
-  std::vector<const Session*> ptrs(in.size());
-  for (size_t i = 0; i < in.size(); ++i) ptrs[i] = &in[i];
   std::vector<std::vector<float>> ratios;
-  ValueRatios(ptrs, &ratios);
+  ValueRatios(in, &ratios);
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::vector<uint32_t>> rows;
-  LookupDistributions(ptrs, &rows);
+  LookupDistributions(in, &rows);
   const int C = classes();
   const int g = stats_.g;
+  auto key_list = [&](const float* p, uint32_t skip) {
+    // The top-g classes, most likely first, less "unknown" and `skip`.
+    std::vector<int> cls(C);
+    std::iota(cls.begin(), cls.end(), 0);
+    std::stable_sort(cls.begin(), cls.end(), [p](int a, int b) { return p[a] > p[b]; });
+    cls.resize(std::min(g, C));
+    std::vector<int> keep;
+    for (int c : cls)
+      if (c != 0 && static_cast<uint32_t>(c) != skip) keep.push_back(c);
+    return keep;
+  };
   for (size_t si = 0; si < in.size(); ++si) {
-    const Session& s = in[si];
+    const Session& s = *in[si];
     SequenceVerdict& v = (*out)[si];
     double best = 0;
     int best_pos = -1;
     bool best_is_value = false;
-    for (size_t i = 0; i < s.keys.size(); ++i) {
-      uint32_t d = Dense(s.keys[i]);
+    for (size_t i = 0, n = Checked(s); i < n; ++i) {
+      uint32_t d = i < s.keys.size() ? Dense(s.keys[i]) : EndId();
       double sc;
       if (d == 0) {
         sc = C + 0.9995;  // rank C + 1, p = 0
@@ -698,7 +730,7 @@ void DeepLog::ScoreAll(const std::vector<Session>& in, std::vector<SequenceVerdi
         best_pos = static_cast<int>(i);
         best_is_value = false;
       }
-      if (!ratios[si].empty() && ratios[si][i] > 0) {
+      if (i < s.keys.size() && !ratios[si].empty() && ratios[si][i] > 0) {
         double vs = static_cast<double>(g) * ratios[si][i];
         if (vs > best) {
           best = vs;
@@ -710,12 +742,14 @@ void DeepLog::ScoreAll(const std::vector<Session>& in, std::vector<SequenceVerdi
     v.score = best;
     v.anomaly = best > g;
     if (!v.anomaly) {
-      v.reason = "every key within the top-" + std::to_string(g) + " predictions";
+      v.reason = "every key" + std::string(cfg_.end_token ? " and the session end" : "") +
+                 " within the top-" + std::to_string(g) + " predictions";
       continue;
     }
     const size_t i = static_cast<size_t>(best_pos);
+    const bool at_end = i == s.keys.size();
     v.position = best_pos;
-    v.observed = s.keys[i];
+    v.observed = at_end ? 0 : s.keys[i];
     std::string hist;
     for (size_t j = i >= 3 ? i - 3 : 0; j < i; ++j) hist += (hist.empty() ? "" : " ") + KeyName(s.keys[j]);
     if (i > 3) hist = "... " + hist;
@@ -726,17 +760,25 @@ void DeepLog::ScoreAll(const std::vector<Session>& in, std::vector<SequenceVerdi
       continue;
     }
     const float* p = cache_probs_.data() + size_t(rows[si][i]) * C;
-    std::vector<int> cls(C);
-    std::iota(cls.begin(), cls.end(), 0);
-    std::stable_sort(cls.begin(), cls.end(), [p](int a, int b) { return p[a] > p[b]; });
-    for (int c = 0; c < std::min(g, C); ++c)  // the top-g, less the "unknown" class
-      if (cls[c] != 0) v.expected.push_back(vocab_[cls[c] - 1]);
-    uint32_t d = Dense(s.keys[i]);
-    if (d == 0)
+    // `expected` holds keys only; the session end, when among the top-g, is
+    // named in the reason.
+    const uint32_t end = cfg_.end_token ? EndId() : 0;
+    std::vector<int> top = key_list(p, end);
+    for (int c : top) v.expected.push_back(vocab_[c - 1]);
+    const bool end_expected = cfg_.end_token && !at_end && RankOf(p, C, end) <= g;
+    uint32_t d = at_end ? EndId() : Dense(s.keys[i]);
+    if (at_end) {
+      std::string exp;
+      for (uint32_t k : v.expected) exp += (exp.empty() ? "" : " ") + KeyName(k);
+      v.reason = fmt::format("session ended after [{}]; expected one of [{}] (end: rank {}, p={:.3g})",
+                             hist, exp, RankOf(p, C, d), p[d]);
+    } else if (d == 0) {
       v.reason = fmt::format("{} never seen in training, after [{}]", KeyName(s.keys[i]), hist);
-    else
-      v.reason = fmt::format("{} not in top-{} after [{}] (rank {}, p={:.3g})", KeyName(s.keys[i]),
-                             g, hist, RankOf(p, C, d), p[d]);
+    } else {
+      v.reason = fmt::format("{} not in top-{} after [{}] (rank {}, p={:.3g}){}", KeyName(s.keys[i]),
+                             g, hist, RankOf(p, C, d), p[d],
+                             end_expected ? "; the session end was expected" : "");
+    }
   }
 }
 
@@ -787,9 +829,10 @@ Status DeepLog::Save(const std::string& path) const {
   return Status::OK();
 }
 
-Status DeepLog::LoadFrom(const nlohmann::json& h, const std::string& weights) {
+Status DeepLog::LoadFrom(const nlohmann::json& h, const std::string& weights, int version) {
   try {
     cfg_ = ConfigFromJson(h.at("config"));
+    if (version < 2) cfg_.end_token = false;  // version 1 had no session-end class
     TRIAD_RETURN_IF_ERROR(CheckConfig(cfg_));
     vocab_ = h.at("vocab").get<std::vector<uint32_t>>();
     dense_.clear();
@@ -827,7 +870,7 @@ Status DeepLog::LoadFrom(const nlohmann::json& h, const std::string& weights) {
   } catch (const nlohmann::json::exception& e) {
     return Status::Corruption(std::string("deeplog: bad header: ") + e.what());
   }
-  if (stats_.vocab < 1 || stats_.g < 1 || stats_.g > stats_.vocab + 1)
+  if (stats_.vocab < 1 || stats_.g < 1 || stats_.g > classes())
     return Status::Corruption("deeplog: bad vocabulary size or g in header");
   ConfigureTorchRuntime(cfg_.threads);
   BuildNets();
@@ -877,10 +920,13 @@ Status LoadDeepLog(const std::string& path, std::unique_ptr<SequenceDetector>* o
     return Status::Unsupported(path + ": not a DeepLog model (format '" + format + "', expected '" +
                                kFormat + "')");
   auto ver_it = h.find("version");
-  if (ver_it == h.end() || !ver_it->is_number_integer() || ver_it->get<int>() != kVersion)
+  if (ver_it == h.end() || !ver_it->is_number_integer() || ver_it->get<int>() < kOldestVersion ||
+      ver_it->get<int>() > kVersion)
     return Status::Unsupported(path + ": DeepLog model version " +
                                (ver_it == h.end() ? std::string("?") : ver_it->dump()) +
-                               ", this build reads version " + std::to_string(kVersion));
+                               ", this build reads versions " + std::to_string(kOldestVersion) +
+                               " to " + std::to_string(kVersion));
+  const int version = ver_it->get<int>();
   auto wb = h.find("weights_bytes");
   if (wb == h.end() || !wb->is_number_unsigned())
     return Status::Corruption(path + ": DeepLog header lacks weights_bytes");
@@ -897,7 +943,7 @@ Status LoadDeepLog(const std::string& path, std::unique_ptr<SequenceDetector>* o
   if (static_cast<size_t>(f.gcount()) != n)
     return Status::Corruption(path + ": DeepLog weights truncated");
   auto model = std::make_unique<DeepLog>(DeepLogConfig());
-  Status st = model->LoadFrom(h, weights);
+  Status st = model->LoadFrom(h, weights, version);
   if (!st.ok()) return Status::Corruption(path + ": " + st.message());
   *out = std::move(model);
   return Status::OK();

@@ -10,9 +10,16 @@
 // the start of a session are padded with 0 in the history, so every key of a
 // session (the first one included) is checked.
 //
+// Session end (end_token, not in the paper): a virtual key V + 1 follows the
+// last key of every non-empty session. The model learns to predict it and
+// scoring checks it like any other key, so a session that stops where normal
+// sessions never stop (e.g. a truncated block "E22 E5") is flagged; its
+// verdict has position == keys.size() and observed == 0.
+//
 // Score: max over positions of (rank - 1 + 0.0005 + 0.999 * (1 - p)), where
 // rank is the 1-based rank of the observed key among the model's predictions
-// and p its probability (unknown keys: rank V + 2). Hence
+// and p its probability (unknown keys: rank C + 1, C = V + 1, or V + 2 with
+// end_token; the session end counts as a position). Hence
 //   anomaly == (score > g)  and  score is monotone in the worst rank, ties
 // broken by the observed key's probability. A value-model violation with
 // error ratio r (> 1 iff outside its bound) contributes g * r.
@@ -59,6 +66,8 @@ struct DeepLogConfig {
   int value_min_samples = 20;  // keys with fewer training vectors get no value model
   // Scoring: distinct history windows scored per forward pass.
   int score_batch = 4096;
+  // Predict and check a virtual "session end" key after the last key (see above).
+  bool end_token = true;
 };
 
 // What Fit() did (also restored, in part, by LoadDeepLog).
@@ -82,6 +91,7 @@ std::unique_ptr<SequenceDetector> NewDeepLog(const DeepLogConfig& cfg);
 
 // Loads a model written by Save(). Returns Corruption/Unsupported (and leaves
 // *out unchanged) if `path` is not a DeepLog file of a supported version.
+// Files of format version 1 (before end_token) load with end_token == false.
 Status LoadDeepLog(const std::string& path, std::unique_ptr<SequenceDetector>* out);
 
 // Returns the statistics of `d` if it is a DeepLog detector, else nullptr.
