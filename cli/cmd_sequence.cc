@@ -45,6 +45,9 @@ std::map<uint32_t, std::string> ModelVocabulary(const SequenceDetector& d) {
 double ModelThreshold(const SequenceDetector& d) {
   if (auto* p = dynamic_cast<const PcaDetector*>(&d)) return p->threshold();
   if (auto* s = dynamic_cast<const StideDetector*>(&d)) return s->threshold();
+#ifdef TRIAD_WITH_TORCH
+  if (const DeepLogStats* st = GetDeepLogStats(d)) return st->g;  // anomaly iff score > g
+#endif
   return NAN;
 }
 

@@ -1,7 +1,14 @@
 // Trace model commands (Nedelkoski et al., multimodal LSTM over trace spans):
 //   triad trace-train --out M [--kind multimodal] INPUT...   fit on normal traces, save
-//   triad trace-score --model M INPUT...                     flag anomalous traces
-//   triad trace-paths --model M INPUT...                     concurrent / dependent events
+//   triad trace-score --model M [--out F] INPUT...           flag anomalous traces
+//   triad trace-paths --model M [--out F] INPUT...           concurrent / dependent events
+// Output contracts (tab-separated, to stdout or --out):
+//   trace-score: header "trace_id anomaly type score events findings", one row
+//                per flagged trace (--all: every trace); summary on stderr.
+//   trace-paths: '#' comment lines, then rows "concurrent a b p_a p_b evidence
+//                next p_next prefixes" and "dependent from to p prefixes".
+// A model file that is not a trace model is refused (exit 1); trace-paths
+// with a model that predicts no labels exits 2.
 // Built only with LibTorch.
 #ifdef TRIAD_WITH_TORCH
 
@@ -9,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -103,9 +111,29 @@ int RunTrain(const TrainArgs& a) {
   return 0;
 }
 
+// Opens `path` for the result table ("" or "-": stdout). Returns null on error.
+FILE* OpenOut(const std::string& path) {
+  if (path.empty() || path == "-") return stdout;
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) spdlog::error("cannot write {}", path);
+  return f;
+}
+
+// Closes a file from OpenOut. Returns false iff writing failed.
+bool CloseOut(FILE* f, const std::string& path) {
+  if (f == stdout) return std::fflush(f) == 0;
+  const bool ok = std::ferror(f) == 0;
+  if (std::fclose(f) != 0 || !ok) {
+    spdlog::error("write failed: {}", path);
+    return false;
+  }
+  return true;
+}
+
 struct ScoreArgs {
   InputArgs in;
   std::string model;
+  std::string out;
   int top_k = 0;
   double rt_z = -1;
   bool all = false;
@@ -132,7 +160,9 @@ int RunScore(const ScoreArgs& a) {
   m.ScoreBatch(lt, &v);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   size_t by_type[4] = {0, 0, 0, 0};
-  fmt::print("trace_id\tanomaly\ttype\tscore\tevents\tfindings\n");
+  FILE* out = OpenOut(a.out);
+  if (out == nullptr) return 1;
+  fmt::print(out, "trace_id\tanomaly\ttype\tscore\tevents\tfindings\n");
   for (size_t i = 0; i < v.size(); ++i) {
     ++by_type[static_cast<int>(v[i].type)];
     if (!v[i].anomaly && !a.all) continue;
@@ -149,7 +179,7 @@ int RunScore(const ScoreArgs& a) {
         f += fmt::format(" rt {:.3f} ms, expected {:.3f}-{:.3f} ms", x.observed_rt / 1e6,
                          x.expected_rt_lo / 1e6, x.expected_rt_hi / 1e6);
     }
-    fmt::print("{}\t{}\t{}\t{:.4g}\t{}\t{}\n", lt[i].trace_id, v[i].anomaly ? 1 : 0,
+    fmt::print(out, "{}\t{}\t{}\t{:.4g}\t{}\t{}\n", lt[i].trace_id, v[i].anomaly ? 1 : 0,
                TraceAnomalyTypeName(v[i].type), v[i].score, lt[i].labels.size(), f);
   }
   fmt::print(stderr,
@@ -157,12 +187,13 @@ int RunScore(const ScoreArgs& a) {
              "time, {} both\n",
              v.size(), secs, secs > 0 ? v.size() / secs : 0.0, by_type[0], by_type[1], by_type[2],
              by_type[3]);
-  return 0;
+  return CloseOut(out, a.out) ? 0 : 1;
 }
 
 struct PathArgs {
   InputArgs in;
   std::string model;
+  std::string out;
   PathOptions opts;
 };
 
@@ -183,16 +214,18 @@ int RunPaths(const PathArgs& a) {
   std::vector<EventSequence> seqs;
   for (const auto& t : traces) seqs.push_back(m.ToSequence(LabelTrace(t, m.config().label_options)));
   PathReport r = FindExecutionPaths(m, seqs, a.opts);
-  fmt::print("# {} distinct prefixes of {} traces examined\n", r.prefixes, seqs.size());
-  fmt::print("# concurrent pairs: label_a\tlabel_b\tp_a\tp_b\tevidence\tnext\tp_next\tprefixes\n");
+  FILE* out = OpenOut(a.out);
+  if (out == nullptr) return 1;
+  fmt::print(out, "# {} distinct prefixes of {} traces examined\n", r.prefixes, seqs.size());
+  fmt::print(out, "# concurrent pairs: label_a\tlabel_b\tp_a\tp_b\tevidence\tnext\tp_next\tprefixes\n");
   for (const auto& c : r.concurrent)
-    fmt::print("concurrent\t{}\t{}\t{:.3f}\t{:.3f}\t{}\t{}\t{:.3f}\t{}\n", LabelOf(m, c.a),
+    fmt::print(out, "concurrent\t{}\t{}\t{:.3f}\t{:.3f}\t{}\t{}\t{:.3f}\t{}\n", LabelOf(m, c.a),
                LabelOf(m, c.b), c.pa, c.pb, c.evidence, LabelOf(m, c.next), c.p_next, c.prefixes);
-  fmt::print("# dependent pairs: from\tto\tp\tprefixes\n");
+  fmt::print(out, "# dependent pairs: from\tto\tp\tprefixes\n");
   for (const auto& d : r.dependent)
-    fmt::print("dependent\t{}\t{}\t{:.3f}\t{}\n", LabelOf(m, d.from), LabelOf(m, d.to), d.p,
+    fmt::print(out, "dependent\t{}\t{}\t{:.3f}\t{}\n", LabelOf(m, d.from), LabelOf(m, d.to), d.p,
                d.prefixes);
-  return 0;
+  return CloseOut(out, a.out) ? 0 : 1;
 }
 
 void Setup(CLI::App& app) {
@@ -226,6 +259,7 @@ void Setup(CLI::App& app) {
     cmd->add_option("--top-k", a->top_k, "Override the model's top-k");
     cmd->add_option("--rt-z", a->rt_z, "Override the response-time bound (z of the Gaussian)");
     cmd->add_flag("--all", a->all, "Print normal traces too");
+    cmd->add_option("--out", a->out, "Write the table to this file instead of stdout");
     AddInputOptions(cmd, &a->in);
     cmd->callback([a] { SetExitCode(RunScore(*a)); });
   }
@@ -238,6 +272,7 @@ void Setup(CLI::App& app) {
                     "Next labels with at least this probability are branch candidates");
     cmd->add_option("--dependent-p", a->opts.dependent_p,
                     "A successor with at least this probability is dependent");
+    cmd->add_option("--out", a->out, "Write the pairs to this file instead of stdout");
     AddInputOptions(cmd, &a->in);
     cmd->callback([a] { SetExitCode(RunPaths(*a)); });
   }

@@ -109,8 +109,12 @@ ScoreCsvWriter::~ScoreCsvWriter() {
 Status ScoreCsvWriter::Write(const ScoreRow& r) {
   assert(f_ != nullptr);
   assert(r.extra.size() == extra_);
-  std::string line = fmt::format("{},{},{},{},{},{}", next_id_++, FormatIso8601(r.start),
-                                 FormatIso8601(r.end), CsvField(r.service), FormatScore(r.score),
+  // A row without times (e.g. a session from a pre-parsed file) leaves them empty.
+  const bool timed = r.start != 0 || r.end != 0;
+  std::string line = fmt::format("{},{},{},{},{},{}", next_id_++,
+                                 timed ? FormatIso8601(r.start) : std::string(),
+                                 timed ? FormatIso8601(r.end) : std::string(),
+                                 CsvField(r.service), FormatScore(r.score),
                                  r.anomaly ? 1 : 0);
   for (const auto& e : r.extra) {
     line += ',';

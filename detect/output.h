@@ -4,7 +4,9 @@
 // followed by the detector's own evidence columns (the baseline adds
 // threshold,top_features,evidence). `id` counts rows from 1; start/end are
 // ISO-8601 UTC ("2024-05-01T10:00:30Z", with a fraction only when the time has
-// one); score is a decimal number (higher = more anomalous); anomaly is 0 or 1.
+// one), both empty when the scored unit has no times (a session of a
+// pre-parsed file); score is a decimal number (higher = more anomalous);
+// anomaly is 0 or 1.
 // Fields are quoted per RFC 4180 when they hold a comma, quote or newline.
 #ifndef TRIAD_DETECT_OUTPUT_H_
 #define TRIAD_DETECT_OUTPUT_H_

@@ -572,6 +572,8 @@ void TraceModel::Impl::Train(const std::vector<EventSequence>& train) {
         torch::Tensor y = b.yr.index_select(0, ix).narrow(1, 0, b.L - 1);
         loss = loss + torch::mse_loss(out.second.narrow(1, 0, b.L - 1), y);
       }
+      // Nothing to learn (an RT-only kind on length-1 traces has no RT target).
+      if (!loss.requires_grad()) continue;
       opt.zero_grad();
       loss.backward();
       opt.step();
