@@ -1,4 +1,5 @@
 #include "models/deeplog.h"
+#include "models/model_file.h"
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
@@ -28,7 +29,6 @@ constexpr char kFormat[] = "triad-deeplog";
 // files are read with end_token = false, which is what they were trained as.
 constexpr int kVersion = 2;
 constexpr int kOldestVersion = 1;
-constexpr size_t kMaxHeaderBytes = 64u << 20;
 constexpr size_t kMaxCacheFloats = 16u << 20;  // 64 MiB of cached distributions
 
 using Clock = std::chrono::steady_clock;
@@ -818,14 +818,8 @@ Status DeepLog::Save(const std::string& path) const {
   } catch (const c10::Error& e) {
     return Status::IOError(std::string("deeplog: serialising weights: ") + e.what_without_backtrace());
   }
-  const std::string weights = blob.str();
-  h["weights_bytes"] = weights.size();
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return Status::IOError("deeplog: cannot write " + path);
-  f << h.dump() << '\n';
-  f.write(weights.data(), static_cast<std::streamsize>(weights.size()));
-  f.close();
-  if (!f) return Status::IOError("deeplog: error writing " + path);
+  Status st = WriteModelFile(path, std::move(h), blob.str());
+  if (!st.ok()) return Status::IOError("deeplog: " + st.message());
   return Status::OK();
 }
 
@@ -901,47 +895,11 @@ std::unique_ptr<SequenceDetector> NewDeepLog(const DeepLogConfig& cfg) {
 }
 
 Status LoadDeepLog(const std::string& path, std::unique_ptr<SequenceDetector>* out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return Status::NotFound("deeplog: cannot open " + path);
-  std::string line;
-  char c;
-  while (f.get(c) && c != '\n') {
-    line.push_back(c);
-    if (line.size() > kMaxHeaderBytes) break;
-  }
-  if (line.empty() || line[0] != '{')
-    return Status::Unsupported(path + ": not a Triad DeepLog model (no JSON header)");
-  nlohmann::json h = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (h.is_discarded() || !h.is_object())
-    return Status::Unsupported(path + ": not a Triad DeepLog model (bad JSON header)");
-  auto fmt_it = h.find("format");
-  std::string format = fmt_it != h.end() && fmt_it->is_string() ? fmt_it->get<std::string>() : "";
-  if (format != kFormat)
-    return Status::Unsupported(path + ": not a DeepLog model (format '" + format + "', expected '" +
-                               kFormat + "')");
-  auto ver_it = h.find("version");
-  if (ver_it == h.end() || !ver_it->is_number_integer() || ver_it->get<int>() < kOldestVersion ||
-      ver_it->get<int>() > kVersion)
-    return Status::Unsupported(path + ": DeepLog model version " +
-                               (ver_it == h.end() ? std::string("?") : ver_it->dump()) +
-                               ", this build reads versions " + std::to_string(kOldestVersion) +
-                               " to " + std::to_string(kVersion));
-  const int version = ver_it->get<int>();
-  auto wb = h.find("weights_bytes");
-  if (wb == h.end() || !wb->is_number_unsigned())
-    return Status::Corruption(path + ": DeepLog header lacks weights_bytes");
-  const size_t n = wb->get<size_t>();
-  const std::streampos here = f.tellg();
-  f.seekg(0, std::ios::end);
-  const std::streamoff left = f.tellg() - here;
-  f.seekg(here);
-  if (left < 0 || static_cast<size_t>(left) != n)
-    return Status::Corruption(path + ": DeepLog weights truncated or trailing bytes (" +
-                              std::to_string(left) + " bytes, header says " + std::to_string(n) + ")");
-  std::string weights(n, '\0');
-  f.read(weights.data(), static_cast<std::streamsize>(n));
-  if (static_cast<size_t>(f.gcount()) != n)
-    return Status::Corruption(path + ": DeepLog weights truncated");
+  nlohmann::json h;
+  std::string weights;
+  int version = 0;
+  TRIAD_RETURN_IF_ERROR(
+      ReadModelFile(path, {kFormat, "DeepLog", kOldestVersion, kVersion}, &h, &weights, &version));
   auto model = std::make_unique<DeepLog>(DeepLogConfig());
   Status st = model->LoadFrom(h, weights, version);
   if (!st.ok()) return Status::Corruption(path + ": " + st.message());

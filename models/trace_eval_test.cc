@@ -427,6 +427,8 @@ void CheckInjectionResults(const std::vector<ModelResult>& rs) {
 }
 
 TEST(TraceEvalRealData, TraceBenchInjection) {
+  if (std::getenv("TRIAD_LONG_EVAL") == nullptr)
+    GTEST_SKIP() << "long benchmark: run with TRIAD_LONG_EVAL=1 (docs/BENCHMARKS.md)";
   auto runs = LoadTraceBenchRuns("NM_");
   if (runs.empty()) GTEST_SKIP() << "no TraceBench data under " << TraceBenchRoot();
   ConfigureTorchRuntime(2);
@@ -441,6 +443,8 @@ TEST(TraceEvalRealData, TraceBenchInjection) {
 }
 
 TEST(TraceEval, SimulatorInjection) {
+  if (std::getenv("TRIAD_LONG_EVAL") == nullptr)
+    GTEST_SKIP() << "long benchmark: run with TRIAD_LONG_EVAL=1 (docs/BENCHMARKS.md)";
   ConfigureTorchRuntime(2);
   std::vector<LabeledTrace> all;
   for (uint64_t seed : {11, 12}) {
@@ -454,6 +458,8 @@ TEST(TraceEval, SimulatorInjection) {
 
 // ---- TraceBench real faults: NM runs vs AN runs ----------------------------------
 TEST(TraceEvalRealData, TraceBenchFaults) {
+  if (std::getenv("TRIAD_LONG_EVAL") == nullptr)
+    GTEST_SKIP() << "long benchmark: run with TRIAD_LONG_EVAL=1 (docs/BENCHMARKS.md)";
   auto nm = LoadTraceBenchRuns("NM_");
   auto an = LoadTraceBenchRuns("AN_");
   if (nm.empty() || an.empty()) GTEST_SKIP() << "no TraceBench data under " << TraceBenchRoot();
@@ -531,6 +537,8 @@ TEST(TraceEvalRealData, TraceBenchFaults) {
 
 // ---- Training-time benchmark (multimodal, simulator traces) ----------------------
 TEST(TraceEval, PrintsTrainingSpeed) {
+  if (std::getenv("TRIAD_LONG_EVAL") == nullptr)
+    GTEST_SKIP() << "long benchmark: run with TRIAD_LONG_EVAL=1 (docs/BENCHMARKS.md)";
   const int n = EnvInt("TRIAD_TRACE_BENCH_TRACES", 5000);
   const int epochs = EnvInt("TRIAD_TRACE_BENCH_EPOCHS", 2);
   const int threads = EnvInt("TRIAD_SPEED_THREADS", 2);

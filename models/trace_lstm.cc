@@ -1,4 +1,5 @@
 #include "models/trace_lstm.h"
+#include "models/model_file.h"
 
 #include <dlfcn.h>
 #include <spdlog/spdlog.h>
@@ -25,7 +26,6 @@ namespace {
 
 constexpr char kFormat[] = "triad-trace-lstm";
 constexpr int kVersion = 1;
-constexpr size_t kMaxHeaderBytes = 64u << 20;
 // Floor of the squared-error bound (scaled units): a label whose validation
 // errors are all ~0 would otherwise flag any jitter.
 constexpr double kMinBound = 1e-4;
@@ -888,56 +888,17 @@ Status TraceModel::Save(const std::string& path) const {
     return Status::IOError(std::string("trace model: serialising weights: ") +
                            e.what_without_backtrace());
   }
-  const std::string weights = blob.str();
-  h["weights_bytes"] = weights.size();
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return Status::IOError("trace model: cannot write " + path);
-  f << h.dump() << '\n';
-  f.write(weights.data(), static_cast<std::streamsize>(weights.size()));
-  f.close();
-  if (!f) return Status::IOError("trace model: error writing " + path);
+  Status st = WriteModelFile(path, std::move(h), blob.str());
+  if (!st.ok()) return Status::IOError("trace model: " + st.message());
   return Status::OK();
 }
 
 Status TraceModel::Load(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return Status::NotFound("trace model: cannot open " + path);
-  std::string line;
-  char ch;
-  while (f.get(ch) && ch != '\n') {
-    line.push_back(ch);
-    if (line.size() > kMaxHeaderBytes) break;
-  }
-  if (line.empty() || line[0] != '{')
-    return Status::Unsupported(path + ": not a Triad trace model (no JSON header)");
-  nlohmann::json h = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (h.is_discarded() || !h.is_object())
-    return Status::Unsupported(path + ": not a Triad trace model (bad JSON header)");
-  auto fi = h.find("format");
-  const std::string format = fi != h.end() && fi->is_string() ? fi->get<std::string>() : "";
-  if (format != kFormat)
-    return Status::Unsupported(path + ": not a trace model (format '" + format + "', expected '" +
-                               kFormat + "')");
-  auto vi = h.find("version");
-  if (vi == h.end() || !vi->is_number_integer() || vi->get<int>() != kVersion)
-    return Status::Unsupported(path + ": trace model version " +
-                               (vi == h.end() ? std::string("?") : vi->dump()) +
-                               ", this build reads version " + std::to_string(kVersion));
-  auto wb = h.find("weights_bytes");
-  if (wb == h.end() || !wb->is_number_unsigned())
-    return Status::Corruption(path + ": trace model header lacks weights_bytes");
-  const size_t nbytes = wb->get<size_t>();
-  const std::streampos here = f.tellg();
-  f.seekg(0, std::ios::end);
-  const std::streamoff left = f.tellg() - here;
-  f.seekg(here);
-  if (left < 0 || static_cast<size_t>(left) != nbytes)
-    return Status::Corruption(path + ": trace model weights truncated or trailing bytes");
-  std::string weights(nbytes, '\0');
-  f.read(weights.data(), static_cast<std::streamsize>(nbytes));
-  if (static_cast<size_t>(f.gcount()) != nbytes)
-    return Status::Corruption(path + ": trace model weights truncated");
-
+  nlohmann::json h;
+  std::string weights;
+  int version = 0;
+  TRIAD_RETURN_IF_ERROR(
+      ReadModelFile(path, {kFormat, "trace", kVersion, kVersion}, &h, &weights, &version));
   auto m = std::make_unique<Impl>();
   try {
     TRIAD_RETURN_IF_ERROR(ConfigFromJson(h.at("config"), &m->cfg));
