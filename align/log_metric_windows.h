@@ -174,9 +174,12 @@ class LogMetricWindowBuilder : public TelemetrySink {
 // `faults` (any overlap of [start, end) with a fault's [start, end)).
 void LabelWindows(const std::vector<FaultEvent>& faults, std::vector<LogMetricWindow>* windows);
 
-// The windows of `scope`, in the order of `windows`.
+// The windows of `scope`, in the order of `windows` (pointers into it: it
+// must outlive the result, hence no overload for temporaries).
 std::vector<const LogMetricWindow*> WindowsOfScope(const std::vector<LogMetricWindow>& windows,
                                                    const std::string& scope);
+std::vector<const LogMetricWindow*> WindowsOfScope(std::vector<LogMetricWindow>&& windows,
+                                                   const std::string& scope) = delete;
 
 // Per-feature z-scores fitted on training windows only.
 class MetricNormalizer {

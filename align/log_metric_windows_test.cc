@@ -158,7 +158,8 @@ TEST(LogMetricWindows, FixedRangeAndOutOfRangeRecords) {
   b.OnLog(L("a", kT0 + 10 * kS, "early"));
   b.OnLog(L("a", kT0 + 70 * kS, "in"));
   b.OnLog(L("a", kT0 + 500 * kS, "late one"));
-  auto w = WindowsOfScope(b.Build(), "a");
+  const std::vector<LogMetricWindow> all = b.Build();
+  auto w = WindowsOfScope(all, "a");
   ASSERT_EQ(w.size(), 2u);
   EXPECT_EQ(w[0]->start, kT0 + 60 * kS);
   EXPECT_EQ(w[1]->start, kT0 + 120 * kS);
