@@ -1,4 +1,5 @@
 #include "detect/pca_detector.h"
+#include "detect/model_json.h"
 
 #include <fmt/core.h>
 
@@ -7,9 +8,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
-#include <fstream>
 #include <numeric>
-#include <sstream>
 
 namespace triad {
 
@@ -239,33 +238,12 @@ Status PcaDetector::Save(const std::string& path) const {
               {"threshold", threshold_},
               {"train_sessions", train_sessions_},
               {"vocabulary", vocab}};
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return Status::IOError("cannot create " + path);
-  f << doc.dump(1) << "\n";
-  f.close();
-  if (!f) return Status::IOError("cannot write " + path);
-  return Status::OK();
+  return WriteJsonModel(path, doc);
 }
 
 Status PcaDetector::Load(const std::string& path, std::unique_ptr<PcaDetector>* out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return Status::IOError("cannot open " + path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  json doc = json::parse(ss.str(), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object())
-    return Status::Corruption(path + ": not a JSON object (expected a triad model file)");
-  if (doc.value("format", std::string()) != "triad-model")
-    return Status::InvalidArgument(path + ": not a triad model file");
-  std::string model = doc.value("model", std::string());
-  if (model != "pca")
-    return Status::InvalidArgument(fmt::format("{}: this is a '{}' model, not a 'pca' model",
-                                               path, model.empty() ? "unknown" : model));
-  int version = doc.value("version", -1);
-  if (version != kVersion)
-    return Status::Unsupported(fmt::format(
-        "{}: pca model version {} is not supported (this build reads version {})", path,
-        version, kVersion));
+  json doc;
+  TRIAD_RETURN_IF_ERROR(ReadJsonModel(path, "pca", kVersion, &doc));
   try {
     const json& c = doc.at("config");
     PcaConfig cfg;

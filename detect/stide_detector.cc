@@ -1,4 +1,5 @@
 #include "detect/stide_detector.h"
+#include "detect/model_json.h"
 
 #include <fmt/core.h>
 
@@ -7,8 +8,6 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 namespace triad {
 
@@ -170,33 +169,12 @@ Status StideDetector::Save(const std::string& path) const {
               {"threshold", threshold_},
               {"train_sessions", train_sessions_},
               {"vocabulary", vocab}};
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return Status::IOError("cannot create " + path);
-  f << doc.dump() << "\n";
-  f.close();
-  if (!f) return Status::IOError("cannot write " + path);
-  return Status::OK();
+  return WriteJsonModel(path, doc);
 }
 
 Status StideDetector::Load(const std::string& path, std::unique_ptr<StideDetector>* out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return Status::IOError("cannot open " + path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  json doc = json::parse(ss.str(), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object())
-    return Status::Corruption(path + ": not a JSON object (expected a triad model file)");
-  if (doc.value("format", std::string()) != "triad-model")
-    return Status::InvalidArgument(path + ": not a triad model file");
-  std::string model = doc.value("model", std::string());
-  if (model != "stide")
-    return Status::InvalidArgument(fmt::format("{}: this is a '{}' model, not a 'stide' model",
-                                               path, model.empty() ? "unknown" : model));
-  int version = doc.value("version", -1);
-  if (version != kVersion)
-    return Status::Unsupported(fmt::format(
-        "{}: stide model version {} is not supported (this build reads version {})", path,
-        version, kVersion));
+  json doc;
+  TRIAD_RETURN_IF_ERROR(ReadJsonModel(path, "stide", kVersion, &doc));
   try {
     const json& c = doc.at("config");
     StideConfig cfg;
