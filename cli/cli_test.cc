@@ -2,6 +2,8 @@
 // then `triad train` / `triad detect` on the files it wrote. The binary's path
 // comes from TRIAD_BIN (set by ctest); skipped when unset or missing.
 #include <gtest/gtest.h>
+
+#include "cli/cli_test_util.h"
 #include <unistd.h>
 
 #include <cstdlib>
@@ -16,27 +18,13 @@ namespace triad {
 namespace {
 
 namespace fs = std::filesystem;
+using testutil::ReadAll;
+using testutil::Shell;
 
 std::string BinOrEmpty() {
   const char* b = std::getenv("TRIAD_BIN");
   if (b == nullptr || !fs::exists(b)) return "";
   return b;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-// Runs `cmd`, capturing stdout+stderr into *out; returns the exit status.
-int Shell(const std::string& cmd, std::string* out) {
-  std::string log = (fs::temp_directory_path() / ("triad_cli_" + std::to_string(::getpid()) + ".log")).string();
-  int rc = std::system((cmd + " > " + log + " 2>&1").c_str());
-  *out = ReadAll(log);
-  fs::remove(log);
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
 class CliTest : public ::testing::Test {

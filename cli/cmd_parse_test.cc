@@ -1,6 +1,8 @@
 // End-to-end tests of `triad parse` (runs the binary named by TRIAD_BIN, set
 // by ctest; skipped when unset or missing).
 #include <gtest/gtest.h>
+
+#include "cli/cli_test_util.h"
 #include <unistd.h>
 #include <zlib.h>
 
@@ -21,14 +23,8 @@ namespace triad {
 namespace {
 
 namespace fs = std::filesystem;
+using testutil::ReadAll;
 using Table = std::vector<std::vector<std::string>>;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 void WriteFile(const std::string& path, const std::string& data) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);

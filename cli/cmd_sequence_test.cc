@@ -3,6 +3,8 @@
 // TRIAD_BIN (set by ctest); skipped when unset or missing.
 #include <fmt/core.h>
 #include <gtest/gtest.h>
+
+#include "cli/cli_test_util.h"
 #include <unistd.h>
 
 #include <cstdlib>
@@ -20,13 +22,7 @@ namespace triad {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using testutil::ReadAll;
 
 class SequenceCliTest : public ::testing::Test {
  protected:

@@ -2,6 +2,8 @@
 // the simulator's OTLP/JSON output. The binary's path comes from TRIAD_BIN
 // (set by ctest); skipped when unset, missing, or built without LibTorch.
 #include <gtest/gtest.h>
+
+#include "cli/cli_test_util.h"
 #include <unistd.h>
 
 #include <cstdlib>
@@ -16,23 +18,8 @@ namespace triad {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-// Runs `cmd`, capturing stdout+stderr into *out; returns the exit status.
-int Shell(const std::string& cmd, std::string* out) {
-  const std::string log =
-      (fs::temp_directory_path() / ("triad_tp_" + std::to_string(::getpid()) + ".log")).string();
-  const int rc = std::system((cmd + " > " + log + " 2>&1").c_str());
-  *out = ReadAll(log);
-  fs::remove(log);
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
+using testutil::ReadAll;
+using testutil::Shell;
 
 std::vector<std::string> Split(const std::string& s, char sep) {
   std::vector<std::string> out;
