@@ -8,6 +8,7 @@ PKGS=(
   libtorch-dev libopenblas0-pthread
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   zlib1g-dev libsqlite3-dev
+  protobuf-compiler libprotobuf-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
 )
