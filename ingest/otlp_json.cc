@@ -5,12 +5,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <map>
 #include <string>
-#include <tuple>
 #include <utility>
 
 #include "ingest/json_util.h"
+#include "ingest/otlp_common.h"
 
 namespace triad {
 
@@ -40,40 +39,12 @@ json AttributesJson(const Attributes& attrs) {
 
 json ResourceJson(const std::string& service, const std::string& instance,
                   const std::string& host) {
-  json attrs = json::array();
-  if (!service.empty()) attrs.push_back(StringKv("service.name", service));
-  if (!instance.empty()) attrs.push_back(StringKv("service.instance.id", instance));
-  if (!host.empty()) attrs.push_back(StringKv("host.name", host));
-  return json{{"attributes", std::move(attrs)}};
+  return json{{"attributes", AttributesJson(OtlpResourceAttributes(service, instance, host))}};
 }
 
 json ScopeJson() { return json{{"name", "triad"}}; }
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-bool HasAnyAttr(const Attributes& attrs, std::initializer_list<const char*> keys) {
-  for (const char* k : keys) {
-    const std::string* v = FindAttribute(attrs, k);
-    if (v != nullptr && !v->empty()) return true;
-  }
-  return false;
-}
-
-// Groups items by a key, keeping the order of first appearance.
-template <typename Key>
-class Grouper {
- public:
-  size_t IndexOf(const Key& k) {
-    auto [it, inserted] = index_.emplace(k, keys_.size());
-    if (inserted) keys_.push_back(k);
-    return it->second;
-  }
-  const std::vector<Key>& keys() const { return keys_; }
-
- private:
-  std::map<Key, size_t> index_;
-  std::vector<Key> keys_;
-};
 
 json SpanJson(const Span& s) {
   json j = json::object();
@@ -85,20 +56,12 @@ json SpanJson(const Span& s) {
   j["startTimeUnixNano"] = TimeText(s.start);
   j["endTimeUnixNano"] = TimeText(s.end);
   json attrs = AttributesJson(s.attributes);
-  if (!s.http_method.empty() && !HasAnyAttr(s.attributes, {"http.request.method", "http.method"}))
-    attrs.push_back(StringKv("http.request.method", s.http_method));
-  if (!s.http_url.empty() &&
-      !HasAnyAttr(s.attributes, {"url.full", "http.url", "http.target", "url.path", "http.path",
-                                 "http.route"}))
-    attrs.push_back(StringKv("url.full", s.http_url));
-  if (s.http_status_code != 0 &&
-      !HasAnyAttr(s.attributes, {"http.response.status_code", "http.status_code"}))
-    attrs.push_back(json{{"key", "http.response.status_code"},
-                         {"value", json{{"intValue", std::to_string(s.http_status_code)}}}});
-  if (!s.peer.empty() &&
-      !HasAnyAttr(s.attributes, {"peer.service", "server.address", "net.peer.name",
-                                 "network.peer.address", "net.peer.ip"}))
-    attrs.push_back(StringKv("peer.service", s.peer));
+  for (const OtlpExtraAttribute& a : OtlpSpanConventionAttributes(s)) {
+    if (a.is_int)
+      attrs.push_back(json{{"key", a.key}, {"value", json{{"intValue", a.value}}}});
+    else
+      attrs.push_back(StringKv(a.key, a.value));
+  }
   if (!attrs.empty()) j["attributes"] = std::move(attrs);
   if (s.status != SpanStatus::kUnset || !s.status_message.empty()) {
     json st = json::object();
@@ -143,13 +106,7 @@ json PointJson(const MetricSample& m) {
 
 // ---------------------------------------------------------------- reading
 
-struct Ctx {
-  TelemetrySink& sink;
-  ReadStats* stats;
-  std::string_view source;
-  uint64_t line;
-  void Skip(std::string_view why) const { stats->Skip(source, line, why); }
-};
+using Ctx = OtlpEmitter;
 
 const json* Field(const json& obj, std::string_view camel, std::string_view snake) {
   return JsonField(obj, camel, snake);
@@ -178,7 +135,7 @@ json KvListToPlain(const json& kv, int depth) {
 
 // AnyValue -> a plain JSON value (string/number/bool/array/object).
 json AnyValueToPlain(const json& v, int depth) {
-  if (depth > 32) return "\xE2\x80\xA6";
+  if (depth > kOtlpMaxValueDepth) return kOtlpCutValue;
   if (!v.is_object()) return v;
   if (const json* f = Field(v, "stringValue", "string_value")) return *f;
   if (const json* f = Field(v, "boolValue", "bool_value")) {
@@ -241,9 +198,7 @@ bool ParseAttributes(const json* list, Attributes* out, std::string* why) {
   return true;
 }
 
-struct ResourceInfo {
-  std::string service, instance, host;
-};
+using ResourceInfo = OtlpResourceInfo;
 
 bool ParseResource(const json& entry, ResourceInfo* r, std::string* why) {
   const json* res = Field(entry, "resource", "");
@@ -257,12 +212,7 @@ bool ParseResource(const json& entry, ResourceInfo* r, std::string* why) {
     *why = "resource: " + *why;
     return false;
   }
-  if (const std::string* v = FindAttribute(attrs, "service.name")) r->service = *v;
-  if (const std::string* v = FindAttribute(attrs, "service.instance.id"); v && !v->empty())
-    r->instance = *v;
-  else if (const std::string* p = FindAttribute(attrs, "k8s.pod.name"))
-    r->instance = *p;
-  if (const std::string* v = FindAttribute(attrs, "host.name")) r->host = *v;
+  *r = OtlpResourceFromAttributes(attrs);
   return true;
 }
 
@@ -378,22 +328,9 @@ void ParseSpan(const json& j, const ResourceInfo& res, const Ctx& ctx) {
     ctx.Skip("span: id is not a string");
     return;
   }
-  if (s.trace_id.empty() || IsAllZeroId(s.trace_id)) {
-    ctx.Skip("span without traceId");
-    return;
-  }
-  if (s.span_id.empty() || IsAllZeroId(s.span_id)) {
-    ctx.Skip("span without spanId");
-    return;
-  }
-  if (IsAllZeroId(s.parent_span_id)) s.parent_span_id.clear();
   if (!ParseTime(j, "startTimeUnixNano", "start_time_unix_nano", &s.start) ||
       !ParseTime(j, "endTimeUnixNano", "end_time_unix_nano", &s.end)) {
     ctx.Skip("span " + s.span_id + ": bad start/end time");
-    return;
-  }
-  if (s.end < s.start) {
-    ctx.Skip("span " + s.span_id + ": ends before it starts");
     return;
   }
   s.name = TextField(j, "name", "");
@@ -407,12 +344,7 @@ void ParseSpan(const json& j, const ResourceInfo& res, const Ctx& ctx) {
     ctx.Skip("span " + s.span_id + ": " + why);
     return;
   }
-  s.service = res.service;
-  s.instance = res.instance;
-  s.host = res.host;
-  FillSpanFromSemanticConventions(&s);
-  ++ctx.stats->records;
-  ctx.sink.OnSpan(std::move(s));
+  EmitOtlpSpan(std::move(s), res, ctx);
 }
 
 void ParseLog(const json& j, const ResourceInfo& res, const Ctx& ctx) {
@@ -422,69 +354,41 @@ void ParseLog(const json& j, const ResourceInfo& res, const Ctx& ctx) {
     ctx.Skip("log: bad timeUnixNano/observedTimeUnixNano");
     return;
   }
-  if (l.time == 0) l.time = l.observed_time;
   if (!ParseId(j, "traceId", "trace_id", &l.trace_id) ||
       !ParseId(j, "spanId", "span_id", &l.span_id)) {
     ctx.Skip("log: id is not a string");
     return;
   }
-  if (IsAllZeroId(l.trace_id)) l.trace_id.clear();
-  if (IsAllZeroId(l.span_id)) l.span_id.clear();
   l.severity_text = TextField(j, "severityText", "severity_text");
   if (const json* f = Field(j, "severityNumber", "severity_number"))
     l.severity_number = ParseSeverityNumber(*f);
-  if (l.severity_number == 0) l.severity_number = SeverityFromText(l.severity_text);
   if (const json* b = Field(j, "body", "")) l.body = AnyValueText(*b);
   std::string why;
   if (!ParseAttributes(Field(j, "attributes", ""), &l.attributes, &why)) {
     ctx.Skip("log: " + why);
     return;
   }
-  l.service = res.service;
-  l.instance = res.instance;
-  ++ctx.stats->records;
-  ctx.sink.OnLog(std::move(l));
+  EmitOtlpLog(std::move(l), res, ctx);
 }
 
-void SortLabels(Attributes* labels) {
-  std::stable_sort(labels->begin(), labels->end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-}
-
-// Common part of a data point: labels and time. Returns false (and counts a
-// skip) if the point is unusable.
+// Common part of a data point: labels, time and flags. Returns false (and
+// counts a skip) if the point is unusable.
 bool ParsePointHeader(const json& p, const std::string& name, const ResourceInfo& res,
                       const Ctx& ctx, MetricSample* m) {
-  m->name = name;
-  m->service = res.service;
-  m->instance = res.instance;
+  Attributes labels;
   std::string why;
-  if (!ParseAttributes(Field(p, "attributes", ""), &m->labels, &why)) {
+  if (!ParseAttributes(Field(p, "attributes", ""), &labels, &why)) {
     ctx.Skip("metric " + name + ": " + why);
     return false;
   }
-  SortLabels(&m->labels);
-  if (!ParseTime(p, "timeUnixNano", "time_unix_nano", &m->time)) {
+  TimeNs time;
+  if (!ParseTime(p, "timeUnixNano", "time_unix_nano", &time)) {
     ctx.Skip("metric " + name + ": bad timeUnixNano");
     return false;
   }
-  if (m->time == 0) {
-    ctx.Skip("metric " + name + ": data point without timeUnixNano");
-    return false;
-  }
-  if (const json* f = Field(p, "flags", "")) {
-    int64_t flags;
-    if (JsonToInt64(*f, &flags) && (flags & 1)) {
-      ctx.Skip("metric " + name + ": data point flagged no-recorded-value");
-      return false;
-    }
-  }
-  return true;
-}
-
-void Emit(MetricSample&& m, const Ctx& ctx) {
-  ++ctx.stats->records;
-  ctx.sink.OnMetric(std::move(m));
+  int64_t flags = 0;
+  if (const json* f = Field(p, "flags", ""); f != nullptr && !JsonToInt64(*f, &flags)) flags = 0;
+  return StartOtlpPoint(name, res, std::move(labels), time, static_cast<uint64_t>(flags), ctx, m);
 }
 
 void ParseNumberPoint(const json& p, const std::string& name, MetricKind kind,
@@ -508,27 +412,20 @@ void ParseNumberPoint(const json& p, const std::string& name, MetricKind kind,
     ctx.Skip("metric " + name + ": data point without a value");
     return;
   }
-  if (!std::isfinite(m.value)) {
-    ctx.Skip("metric " + name + ": non-finite value");
-    return;
-  }
-  Emit(std::move(m), ctx);
+  EmitOtlpNumberPoint(std::move(m), ctx);
 }
 
 void ParseHistogramPoint(const json& p, const std::string& name, const ResourceInfo& res,
                          const Ctx& ctx) {
   MetricSample m;
   if (!ParsePointHeader(p, name, res, ctx, &m)) return;
-  m.kind = MetricKind::kHistogram;
   if (const json* c = Field(p, "count", ""); c != nullptr && !JsonToUint64(*c, &m.count)) {
     ctx.Skip("histogram " + name + ": bad count");
     return;
   }
-  if (const json* s = Field(p, "sum", "")) {
-    if (!JsonToDouble(*s, &m.value) || !std::isfinite(m.value)) {
-      ctx.Skip("histogram " + name + ": bad or non-finite sum");
-      return;
-    }
+  if (const json* s = Field(p, "sum", ""); s != nullptr && !JsonToDouble(*s, &m.value)) {
+    ctx.Skip("histogram " + name + ": bad or non-finite sum");
+    return;
   }
   if (const json* bc = Field(p, "bucketCounts", "bucket_counts")) {
     if (!bc->is_array()) {
@@ -551,20 +448,14 @@ void ParseHistogramPoint(const json& p, const std::string& name, const ResourceI
     }
     for (const auto& e : *eb) {
       double b;
-      if (!JsonToDouble(e, &b) || !std::isfinite(b) ||
-          (!m.bounds.empty() && b <= m.bounds.back())) {
+      if (!JsonToDouble(e, &b)) {
         ctx.Skip("histogram " + name + ": bounds not finite and increasing");
         return;
       }
       m.bounds.push_back(b);
     }
   }
-  if (m.bucket_counts.empty() && m.bounds.empty()) m.bucket_counts.push_back(m.count);
-  if (m.bucket_counts.size() != m.bounds.size() + 1) {
-    ctx.Skip("histogram " + name + ": bucketCounts size is not explicitBounds size + 1");
-    return;
-  }
-  Emit(std::move(m), ctx);
+  EmitOtlpHistogramPoint(std::move(m), ctx);
 }
 
 void ParseSummaryPoint(const json& p, const std::string& name, const ResourceInfo& res,
@@ -577,11 +468,11 @@ void ParseSummaryPoint(const json& p, const std::string& name, const ResourceInf
     ctx.Skip("summary " + name + ": bad count");
     return;
   }
-  if (const json* s = Field(p, "sum", "");
-      s != nullptr && (!JsonToDouble(*s, &sum) || !std::isfinite(sum))) {
+  if (const json* s = Field(p, "sum", ""); s != nullptr && !JsonToDouble(*s, &sum)) {
     ctx.Skip("summary " + name + ": bad or non-finite sum");
     return;
   }
+  std::vector<std::pair<double, double>> quantiles;
   if (const json* qv = Field(p, "quantileValues", "quantile_values"); qv != nullptr) {
     if (!qv->is_array()) {
       ctx.Skip("summary " + name + ": quantileValues is not an array");
@@ -591,27 +482,15 @@ void ParseSummaryPoint(const json& p, const std::string& name, const ResourceInf
         const json* qf = Field(q, "quantile", "");
         const json* vf = Field(q, "value", "");
         if ((qf != nullptr && !JsonToDouble(*qf, &quantile)) ||
-            (vf != nullptr && !JsonToDouble(*vf, &value)) || !std::isfinite(quantile) ||
-            !std::isfinite(value)) {
+            (vf != nullptr && !JsonToDouble(*vf, &value))) {
           ctx.Skip("summary " + name + ": bad quantile value");
           continue;
         }
-        MetricSample m = base;
-        m.labels.emplace_back("quantile", FormatDouble(quantile));
-        SortLabels(&m.labels);
-        m.value = value;
-        Emit(std::move(m), ctx);
+        quantiles.emplace_back(quantile, value);
       }
     }
   }
-  MetricSample s = base;
-  s.name = name + "_sum";
-  s.value = sum;
-  Emit(std::move(s), ctx);
-  MetricSample c = std::move(base);
-  c.name = name + "_count";
-  c.value = static_cast<double>(count);
-  Emit(std::move(c), ctx);
+  EmitOtlpSummaryPoint(std::move(base), sum, count, quantiles, ctx);
 }
 
 template <typename Fn>
@@ -657,7 +536,7 @@ void ParseMetric(const json& j, const ResourceInfo& res, const Ctx& ctx) {
                                   : (f->is_string() && Upper(f->get<std::string>()).find(
                                                            "DELTA") != std::string::npos);
     }
-    MetricKind kind = (monotonic && !delta) ? MetricKind::kCounter : MetricKind::kGauge;
+    MetricKind kind = OtlpSumKind(monotonic, delta);
     ForEachPoint(*s, name, ctx, [&](const json& p) { ParseNumberPoint(p, name, kind, res, ctx); });
   } else if (const json* h = Field(j, "histogram", "")) {
     ForEachPoint(*h, name, ctx, [&](const json& p) { ParseHistogramPoint(p, name, res, ctx); });
@@ -742,82 +621,53 @@ Status ReadOtlpJsonFile(const std::string& path, TelemetrySink& sink, ReadStats*
 }
 
 std::string WriteOtlpTraces(const std::vector<Span>& spans) {
-  using Key = std::tuple<std::string, std::string, std::string>;
-  Grouper<Key> groups;
-  std::vector<json> lists;
-  for (const Span& s : spans) {
-    size_t g = groups.IndexOf(Key(s.service, s.instance, s.host));
-    if (g == lists.size()) lists.push_back(json::array());
-    lists[g].push_back(SpanJson(s));
-  }
   json rs = json::array();
-  for (size_t g = 0; g < lists.size(); ++g) {
-    const auto& [service, instance, host] = groups.keys()[g];
-    rs.push_back(json{{"resource", ResourceJson(service, instance, host)},
+  for (const OtlpSpanGroup& g : GroupOtlpSpans(spans)) {
+    json list = json::array();
+    for (const Span* s : g.spans) list.push_back(SpanJson(*s));
+    rs.push_back(json{{"resource", ResourceJson(g.service, g.instance, g.host)},
                       {"scopeSpans", json::array({json{{"scope", ScopeJson()},
-                                                       {"spans", std::move(lists[g])}}})}});
+                                                       {"spans", std::move(list)}}})}});
   }
   return Dump(json{{"resourceSpans", std::move(rs)}});
 }
 
 std::string WriteOtlpLogs(const std::vector<LogRecord>& logs) {
-  using Key = std::pair<std::string, std::string>;
-  Grouper<Key> groups;
-  std::vector<json> lists;
-  for (const LogRecord& l : logs) {
-    size_t g = groups.IndexOf(Key(l.service, l.instance));
-    if (g == lists.size()) lists.push_back(json::array());
-    lists[g].push_back(LogJson(l));
-  }
   json rl = json::array();
-  for (size_t g = 0; g < lists.size(); ++g) {
-    const auto& [service, instance] = groups.keys()[g];
-    rl.push_back(json{{"resource", ResourceJson(service, instance, "")},
+  for (const OtlpLogGroup& g : GroupOtlpLogs(logs)) {
+    json list = json::array();
+    for (const LogRecord* l : g.logs) list.push_back(LogJson(*l));
+    rl.push_back(json{{"resource", ResourceJson(g.service, g.instance, "")},
                       {"scopeLogs", json::array({json{{"scope", ScopeJson()},
-                                                      {"logRecords", std::move(lists[g])}}})}});
+                                                      {"logRecords", std::move(list)}}})}});
   }
   return Dump(json{{"resourceLogs", std::move(rl)}});
 }
 
 std::string WriteOtlpMetrics(const std::vector<MetricSample>& samples) {
-  using ResKey = std::pair<std::string, std::string>;
-  using MetKey = std::pair<std::string, int>;
-  Grouper<ResKey> resources;
-  std::vector<Grouper<MetKey>> metric_groups;
-  std::vector<std::vector<json>> points;  // [resource][metric] -> dataPoints array
-  for (const MetricSample& m : samples) {
-    size_t r = resources.IndexOf(ResKey(m.service, m.instance));
-    if (r == metric_groups.size()) {
-      metric_groups.emplace_back();
-      points.emplace_back();
-    }
-    size_t k = metric_groups[r].IndexOf(MetKey(m.name, static_cast<int>(m.kind)));
-    if (k == points[r].size()) points[r].push_back(json::array());
-    points[r][k].push_back(PointJson(m));
-  }
   json rm = json::array();
-  for (size_t r = 0; r < points.size(); ++r) {
+  for (const OtlpMetricResourceGroup& r : GroupOtlpMetrics(samples)) {
     json metrics = json::array();
-    for (size_t k = 0; k < points[r].size(); ++k) {
-      const auto& [name, kind] = metric_groups[r].keys()[k];
-      json metric = json{{"name", name}};
-      switch (static_cast<MetricKind>(kind)) {
+    for (const OtlpMetricGroup& g : r.metrics) {
+      json points = json::array();
+      for (const MetricSample* m : g.points) points.push_back(PointJson(*m));
+      json metric = json{{"name", g.name}};
+      switch (g.kind) {
         case MetricKind::kCounter:
           metric["sum"] = json{{"aggregationTemporality", 2},
                                {"isMonotonic", true},
-                               {"dataPoints", std::move(points[r][k])}};
+                               {"dataPoints", std::move(points)}};
           break;
         case MetricKind::kHistogram:
           metric["histogram"] =
-              json{{"aggregationTemporality", 2}, {"dataPoints", std::move(points[r][k])}};
+              json{{"aggregationTemporality", 2}, {"dataPoints", std::move(points)}};
           break;
         default:
-          metric["gauge"] = json{{"dataPoints", std::move(points[r][k])}};
+          metric["gauge"] = json{{"dataPoints", std::move(points)}};
       }
       metrics.push_back(std::move(metric));
     }
-    const auto& [service, instance] = resources.keys()[r];
-    rm.push_back(json{{"resource", ResourceJson(service, instance, "")},
+    rm.push_back(json{{"resource", ResourceJson(r.service, r.instance, "")},
                       {"scopeMetrics", json::array({json{{"scope", ScopeJson()},
                                                          {"metrics", std::move(metrics)}}})}});
   }

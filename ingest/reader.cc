@@ -18,6 +18,7 @@
 #include "ingest/loghub_reader.h"
 #include "ingest/metric_csv.h"
 #include "ingest/otlp_json.h"
+#include "ingest/otlp_proto.h"
 #include "ingest/prometheus_text.h"
 #include "ingest/zipkin_json.h"
 
@@ -41,6 +42,7 @@ constexpr FormatName kFormats[] = {
     {InputFormat::kNezhaTraceCsv, "nezha-trace"},
     {InputFormat::kNezhaLogCsv, "nezha-log"},
     {InputFormat::kDeepTraLogCsv, "deeptralog"},
+    {InputFormat::kOtlpProto, "otlp-proto"},
 };
 
 std::string Lower(std::string_view s) {
@@ -187,6 +189,11 @@ Status ReadFrom(LineReader& r, InputFormat f, const ReadOptions& opts, Telemetry
       return ReadNezhaLogCsv(r, sink, stats);
     case InputFormat::kDeepTraLogCsv:
       return ReadDeepTraLogCsv(r, sink, stats);
+    case InputFormat::kOtlpProto: {
+      std::string data;
+      TRIAD_RETURN_IF_ERROR(r.ReadAll(&data));
+      return ParseOtlpProtoFile(data, sink, stats, r.name());
+    }
     case InputFormat::kAuto:
       break;
   }
@@ -215,6 +222,8 @@ Status ReadPath(const std::string& path, InputFormat f, const ReadOptions& opts,
       return ReadNezhaLogCsv(path, sink, stats);
     case InputFormat::kDeepTraLogCsv:
       return ReadDeepTraLogCsv(path, sink, stats);
+    case InputFormat::kOtlpProto:
+      return ReadOtlpProtoFile(path, sink, stats);
     case InputFormat::kAuto:
       break;
   }
@@ -223,8 +232,8 @@ Status ReadPath(const std::string& path, InputFormat f, const ReadOptions& opts,
 
 Status Undetected(const std::string& path) {
   return Status::InvalidArgument(
-      path + ": cannot detect the input format; pass --format (otlp, jaeger, zipkin, loghub, "
-             "metric-csv, prometheus, nezha-trace, nezha-log, deeptralog), or --log-format "
+      path + ": cannot detect the input format; pass --format (otlp, otlp-proto, jaeger, zipkin, "
+             "loghub, metric-csv, prometheus, nezha-trace, nezha-log, deeptralog), or --log-format "
              "\"<Date> <Time> <Level> <Component>: <Content>\" for raw logs");
 }
 
@@ -239,6 +248,7 @@ bool ParseInputFormat(std::string_view name, InputFormat* out) {
     }
   // A few aliases.
   if (n == "otlp-json" || n == "otel") *out = InputFormat::kOtlpJson;
+  else if (n == "otlp-protobuf" || n == "otlp-pb") *out = InputFormat::kOtlpProto;
   else if (n == "jaeger-json") *out = InputFormat::kJaegerJson;
   else if (n == "zipkin-json") *out = InputFormat::kZipkinJson;
   else if (n == "prom" || n == "prometheus-text") *out = InputFormat::kPrometheus;
@@ -255,6 +265,14 @@ const char* InputFormatName(InputFormat f) {
 
 InputFormat DetectInputFormat(std::string_view head, std::string_view name,
                               bool have_log_format) {
+  // Binary input: only OTLP/protobuf is read (checked before any text trimming,
+  // as a request may start with a LF byte).
+  const std::string_view start = head.substr(0, 512);
+  const bool binary = std::any_of(start.begin(), start.end(), [](char c) {
+    return (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') ||
+           c == 0x7f;
+  });
+  if (binary && LooksLikeOtlpProto(head)) return InputFormat::kOtlpProto;
   if (head.size() >= 3 && head.substr(0, 3) == "\xEF\xBB\xBF") head.remove_prefix(3);
   size_t first = head.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return InputFormat::kAuto;

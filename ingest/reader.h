@@ -2,6 +2,9 @@
 // auto-detection.
 //
 // Detection (kAuto), from the first 64 KiB of the (decompressed) input:
+//  * binary bytes (a control character other than TAB/CR/LF) and
+//    LooksLikeOtlpProto (a length-delimited or single OTLP protobuf request
+//    whose records can only be spans, logs or metrics) -> otlp-proto;
 //  * '{' : OTLP/JSON if a resourceSpans/resourceLogs/resourceMetrics key (or
 //          snake_case) appears; Jaeger if "data"/"traceID"/"spanID"/
 //          "processes" does; Zipkin if "traceId" with "localEndpoint"/
@@ -32,10 +35,11 @@
 namespace triad {
 
 enum class InputFormat { kAuto, kOtlpJson, kJaegerJson, kZipkinJson, kLoghub, kMetricCsv,
-                         kPrometheus, kNezhaTraceCsv, kNezhaLogCsv, kDeepTraLogCsv };
+                         kPrometheus, kNezhaTraceCsv, kNezhaLogCsv, kDeepTraLogCsv,
+                         kOtlpProto };
 
 // Returns the format named by `name` ("auto","otlp","jaeger","zipkin","loghub","metric-csv",
-// "prometheus","nezha-trace","nezha-log","deeptralog"); false if unknown.
+// "prometheus","nezha-trace","nezha-log","deeptralog","otlp-proto"); false if unknown.
 bool ParseInputFormat(std::string_view name, InputFormat* out);
 // The name ParseInputFormat accepts for `f`.
 const char* InputFormatName(InputFormat f);

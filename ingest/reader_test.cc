@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ingest/otlp_json.h"
+#include "ingest/otlp_proto.h"
 
 namespace triad {
 namespace {
@@ -41,7 +42,8 @@ TEST(ReaderFormatTest, ParseAndNameRoundTrip) {
   for (InputFormat f : {InputFormat::kAuto, InputFormat::kOtlpJson, InputFormat::kJaegerJson,
                         InputFormat::kZipkinJson, InputFormat::kLoghub, InputFormat::kMetricCsv,
                         InputFormat::kPrometheus, InputFormat::kNezhaTraceCsv,
-                        InputFormat::kNezhaLogCsv, InputFormat::kDeepTraLogCsv}) {
+                        InputFormat::kNezhaLogCsv, InputFormat::kDeepTraLogCsv,
+                        InputFormat::kOtlpProto}) {
     InputFormat g = InputFormat::kAuto;
     ASSERT_TRUE(ParseInputFormat(InputFormatName(f), &g)) << InputFormatName(f);
     EXPECT_EQ(g, f);
@@ -169,6 +171,40 @@ TEST_F(ReaderTest, DispatchesToCsvPrometheusAndLoghubReaders) {
     ASSERT_EQ(sink.logs.size(), 1u);
     EXPECT_EQ(sink.logs[0].body, "connection refused");
   }
+}
+
+TEST_F(ReaderTest, ReadsOtlpProtobufFramesByDetection) {
+  Span s;
+  s.trace_id = "0af7651916cd43dd8448eb211c80319c";
+  s.span_id = "b7ad6b7169203331";
+  s.start = 1;
+  s.end = 2;
+  LogRecord l;
+  l.time = 5;
+  l.body = "hello";
+  const std::string frames =
+      WriteOtlpProtoFrame(WriteOtlpTracesProto({s, s})) + WriteOtlpProtoFrame(WriteOtlpLogsProto({l}));
+  EXPECT_EQ(DetectInputFormat(frames, "x", false), InputFormat::kOtlpProto);
+  EXPECT_EQ(DetectInputFormat(WriteOtlpTracesProto({s}), "x", false), InputFormat::kOtlpProto);
+  for (bool gzip : {false, true}) {
+    std::string path = Write(gzip ? "p.pb.gz" : "p.pb", frames, gzip);
+    CollectingSink sink;
+    ReadStats stats;
+    InputFormat used = InputFormat::kAuto;
+    ASSERT_TRUE(ReadTelemetry(path, ReadOptions{}, sink, &stats, &used).ok()) << path;
+    EXPECT_EQ(used, InputFormat::kOtlpProto);
+    EXPECT_EQ(sink.spans.size(), 2u);
+    ASSERT_EQ(sink.logs.size(), 1u);
+    EXPECT_EQ(sink.logs[0].body, "hello");
+    EXPECT_EQ(stats.lines, 2u);
+  }
+  // Explicit format on a file that is not protobuf: a clear error.
+  std::string text = Write("t.pb", "just some text\n");
+  ReadOptions o;
+  o.format = InputFormat::kOtlpProto;
+  CollectingSink sink;
+  Status st = ReadTelemetry(text, o, sink, nullptr);
+  EXPECT_EQ(st.code(), Status::Code::kCorruption) << st.ToString();
 }
 
 TEST_F(ReaderTest, ErrorsForMissingAndGarbageFiles) {
