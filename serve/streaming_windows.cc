@@ -1,0 +1,225 @@
+#include "serve/streaming_windows.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <unordered_set>
+#include <utility>
+
+namespace triad {
+namespace {
+
+constexpr TimeNs kMinPlausible = 946684800LL * kNsPerSec;   // 2000-01-01, as WindowAggregator
+constexpr TimeNs kMaxPlausible = 7258118400LL * kNsPerSec;  // 2200-01-01
+
+bool Plausible(TimeNs t) { return t >= kMinPlausible && t < kMaxPlausible; }
+
+std::string SpanKeyOf(const std::string& trace_id, const std::string& span_id) {
+  std::string k;
+  k.reserve(trace_id.size() + span_id.size() + 1);
+  k += trace_id;
+  k += '\x1f';
+  k += span_id;
+  return k;
+}
+
+// The identity of a counter/histogram series (as WindowAggregator keys it).
+std::string SeriesKey(const MetricSample& m) {
+  std::string key = !m.service.empty() ? m.service : m.instance;
+  key += '\x1f';
+  key += m.instance;
+  key += '\x1f';
+  key += m.name;
+  for (const auto& kv : m.labels) {
+    key += '\x1f';
+    key += kv.first;
+    key += '=';
+    key += kv.second;
+  }
+  key += m.kind == MetricKind::kCounter ? "\x1f" "c" : "\x1f" "h";
+  return key;
+}
+
+}  // namespace
+
+struct StreamingWindows::Slot {
+  std::unique_ptr<WindowAggregator> agg;
+  std::unordered_map<std::string, MiniSpan> owners;  // every span of the slot, by key
+  std::vector<MiniSpan> children;                     // spans with a parent id
+  std::unordered_map<std::string, MetricSample> last;  // series key -> latest sample
+};
+
+StreamingWindows::StreamingWindows(StreamingWindowOptions opts, EmitFn emit)
+    : opts_(opts), emit_(std::move(emit)) {
+  assert(opts_.window > 0 && opts_.allowed_lateness >= 0);
+  assert(emit_);
+}
+
+StreamingWindows::~StreamingWindows() = default;
+
+StreamingWindows::Slot* StreamingWindows::SlotFor(TimeNs t) {
+  if (!Plausible(t)) {
+    ++implausible_;
+    return nullptr;
+  }
+  TimeNs start = WindowStart(t, opts_.window, 0);
+  if (next_close_ != INT64_MIN && start < next_close_) {
+    ++late_;
+    return nullptr;
+  }
+  auto& slot = slots_[start];
+  if (!slot) {
+    slot = std::make_unique<Slot>();
+    AlignOptions ao;
+    ao.window = opts_.window;
+    ao.origin = 0;
+    ao.max_gap = 0;  // one slot plus context: no clock-skew clustering
+    ao.max_operations = opts_.max_operations;
+    slot->agg = std::make_unique<WindowAggregator>(ao);
+  }
+  min_time_ = std::min(min_time_, t);
+  max_time_ = std::max(max_time_, t);
+  return slot.get();
+}
+
+void StreamingWindows::OnSpan(Span&& span) {
+  TimeNs t = span.start;
+  Slot* s = SlotFor(t);
+  if (s == nullptr) return;
+  MiniSpan m{span.trace_id, span.span_id, span.parent_span_id, span.service, span.start};
+  if (!m.parent_span_id.empty()) s->children.push_back(m);
+  if (!m.span_id.empty()) s->owners.emplace(SpanKeyOf(m.trace_id, m.span_id), std::move(m));
+  s->agg->OnSpan(std::move(span));
+  Observed(0, t);
+}
+
+void StreamingWindows::OnLog(LogRecord&& log) {
+  TimeNs t = log.time != 0 ? log.time : log.observed_time;
+  Slot* s = SlotFor(t);
+  if (s == nullptr) return;
+  s->agg->OnLog(std::move(log));
+  Observed(1, t);
+}
+
+void StreamingWindows::OnMetric(MetricSample&& sample) {
+  TimeNs t = sample.time;
+  Slot* s = SlotFor(t);
+  if (s == nullptr) return;
+  if (sample.kind != MetricKind::kGauge && std::isfinite(sample.value)) {
+    auto [it, inserted] = s->last.try_emplace(SeriesKey(sample));
+    if (inserted || sample.time >= it->second.time) it->second = sample;
+  }
+  s->agg->OnMetric(std::move(sample));
+  Observed(2, t);
+}
+
+void StreamingWindows::Observed(int signal, TimeNs t) {
+  if (t <= front_[signal]) return;
+  front_[signal] = t;
+  TimeNs lo = INT64_MAX, hi = INT64_MIN;
+  for (TimeNs f : front_) {
+    if (f == INT64_MIN) continue;
+    lo = std::min(lo, f);
+    hi = std::max(hi, f);
+  }
+  TimeNs wm = std::max({lo, hi - opts_.max_signal_lag, forced_});
+  if (wm <= watermark_) return;
+  watermark_ = wm;
+  CloseDue(false);
+}
+
+void StreamingWindows::AdvanceTo(TimeNs t) {
+  forced_ = std::max(forced_, t);
+  if (t <= watermark_) return;
+  watermark_ = t;
+  CloseDue(false);
+}
+
+void StreamingWindows::Flush() { CloseDue(true); }
+
+void StreamingWindows::CloseDue(bool flush) {
+  const TimeNs w = opts_.window;
+  auto due = [&](TimeNs start) {
+    if (flush) return !slots_.empty();
+    // start + w + lateness <= watermark, without overflow.
+    return watermark_ - opts_.allowed_lateness >= start && watermark_ - opts_.allowed_lateness - start >= w;
+  };
+  if (next_close_ == INT64_MIN) {
+    if (slots_.empty()) return;
+    next_close_ = slots_.begin()->first;
+  }
+  while (due(next_close_)) {
+    if (!slots_.count(next_close_)) {
+      // A run of empty slots: emit them (absent telemetry is a signal) unless
+      // the run is longer than max_empty_gap.
+      TimeNs next_data = slots_.empty() ? WindowStart(watermark_, w, 0) : slots_.begin()->first;
+      if (next_data - next_close_ > opts_.max_empty_gap) {
+        skipped_empty_ += static_cast<uint64_t>((next_data - next_close_) / w);
+        next_close_ = next_data;
+        owners_prev_.clear();
+        owners_prev2_.clear();
+        continue;
+      }
+    }
+    CloseSlot(next_close_);
+    next_close_ += w;
+  }
+}
+
+void StreamingWindows::CloseSlot(TimeNs start) {
+  const TimeNs w = opts_.window;
+  const TimeNs slack = w / 10;
+  ClosedSlot out;
+  out.start = start;
+  out.end = start + w;
+  out.scoreable = start >= min_time_ - slack && out.end <= max_time_ + slack;
+  auto it = slots_.find(start);
+  if (it == slots_.end()) {
+    owners_prev2_ = std::move(owners_prev_);
+    owners_prev_.clear();
+    emit_(std::move(out));
+    return;
+  }
+  Slot& s = *it->second;
+  auto feed = [&](const MiniSpan& m) {
+    Span x;
+    x.trace_id = m.trace_id;
+    x.span_id = m.span_id;
+    x.parent_span_id = m.parent_span_id;
+    x.service = m.service;
+    x.start = x.end = m.start;
+    x.kind = SpanKind::kInternal;
+    s.agg->OnSpan(std::move(x));
+  };
+  // Parents in the two previous slots.
+  std::unordered_set<std::string> fed;
+  for (const MiniSpan& c : s.children) {
+    std::string key = SpanKeyOf(c.trace_id, c.parent_span_id);
+    if (s.owners.count(key) || fed.count(key)) continue;
+    auto p = owners_prev_.find(key);
+    if (p == owners_prev_.end()) {
+      p = owners_prev2_.find(key);
+      if (p == owners_prev2_.end()) continue;
+    }
+    feed(p->second);
+    fed.insert(std::move(key));
+  }
+  // Children in later, still open slots.
+  for (auto later = std::next(it); later != slots_.end(); ++later)
+    for (const MiniSpan& c : later->second->children)
+      if (s.owners.count(SpanKeyOf(c.trace_id, c.parent_span_id))) feed(c);
+  // Each series' last sample before the slot.
+  for (const auto& [key, sample] : s.last) {
+    auto c = carry_.find(key);
+    if (c != carry_.end()) s.agg->OnMetric(MetricSample(c->second));
+  }
+  for (WindowFeatures& wf : s.agg->Finish())
+    if (wf.start == start) out.windows.push_back(std::move(wf));
+  for (auto& [key, sample] : s.last) carry_[key] = std::move(sample);
+  owners_prev2_ = std::move(owners_prev_);
+  owners_prev_ = std::move(s.owners);
+  slots_.erase(it);
+  emit_(std::move(out));
+}
+
+}  // namespace triad
