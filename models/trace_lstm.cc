@@ -10,6 +10,7 @@
 #include <cassert>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -163,6 +164,298 @@ struct TraceNetImpl : torch::nn::Module {
 };
 TORCH_MODULE(TraceNet);
 
+// ---- Hand-written inference -------------------------------------------------
+// The trained weights copied once into plain float arrays; the forward pass is
+// plain C++ (libtorch's per-op overhead, ~500 us per trace at batch 1, and its
+// one-hot matmuls dominate otherwise). Same outputs as TraceNet::forward + softmax
+// to ~1e-6 (float rounding; exp by a degree-7 polynomial).
+
+// Kernels get AVX-512 / AVX2 clones (dispatched at load time by the CPU) because
+// the build has no -march flag.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define TRIAD_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TRIAD_SIMD_CLONES
+#endif
+
+// C[m, n] (row stride ldc) += A[m, k] (row stride lda) * W[k, n] (row stride n).
+// The inner loops run over n (contiguous), so they vectorise without
+// reassociating sums; four rows of A share each load of W.
+TRIAD_SIMD_CLONES
+void GemmAcc(int M, int N, int K, const float* A, int lda, const float* W, float* C, int ldc) {
+  constexpr int kNB = 64;
+  int m = 0;
+  for (; m + 4 <= M; m += 4) {
+    const float* a0 = A + static_cast<size_t>(m) * lda;
+    const float* a1 = a0 + lda;
+    const float* a2 = a1 + lda;
+    const float* a3 = a2 + lda;
+    float* c0 = C + static_cast<size_t>(m) * ldc;
+    float* c1 = c0 + ldc;
+    float* c2 = c1 + ldc;
+    float* c3 = c2 + ldc;
+    for (int n0 = 0; n0 < N; n0 += kNB) {
+      const int nb = std::min(kNB, N - n0);
+      float r0[kNB], r1[kNB], r2[kNB], r3[kNB];
+      for (int j = 0; j < nb; ++j) {
+        r0[j] = c0[n0 + j];
+        r1[j] = c1[n0 + j];
+        r2[j] = c2[n0 + j];
+        r3[j] = c3[n0 + j];
+      }
+      for (int k = 0; k < K; ++k) {
+        const float* w = W + static_cast<size_t>(k) * N + n0;
+        const float x0 = a0[k], x1 = a1[k], x2 = a2[k], x3 = a3[k];
+        for (int j = 0; j < nb; ++j) {
+          const float wj = w[j];
+          r0[j] += x0 * wj;
+          r1[j] += x1 * wj;
+          r2[j] += x2 * wj;
+          r3[j] += x3 * wj;
+        }
+      }
+      for (int j = 0; j < nb; ++j) {
+        c0[n0 + j] = r0[j];
+        c1[n0 + j] = r1[j];
+        c2[n0 + j] = r2[j];
+        c3[n0 + j] = r3[j];
+      }
+    }
+  }
+  for (; m < M; ++m) {
+    const float* a = A + static_cast<size_t>(m) * lda;
+    float* c = C + static_cast<size_t>(m) * ldc;
+    for (int k = 0; k < K; ++k) {
+      const float x = a[k];
+      const float* w = W + static_cast<size_t>(k) * N;
+      for (int j = 0; j < N; ++j) c[j] += x * w[j];
+    }
+  }
+}
+
+// exp(x) for x in [-87, 88] (clamped), relative error < 2e-7; vectorisable.
+inline float FastExp(float x) {
+  x = std::min(88.0f, std::max(-87.0f, x));
+  const float t = x * 1.44269504089f;                 // x / ln 2
+  const float r = (t + 12582912.0f) - 12582912.0f;    // round to nearest
+  const float f = (t - r) * 0.69314718056f;           // in [-ln2/2, ln2/2]
+  float p = 1.0f / 5040;
+  p = p * f + 1.0f / 720;
+  p = p * f + 1.0f / 120;
+  p = p * f + 1.0f / 24;
+  p = p * f + 1.0f / 6;
+  p = p * f + 0.5f;
+  p = p * f + 1.0f;
+  p = p * f + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(r) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// In place: gates [B, 4h] (i, f, g, o: torch's order) -> c [B, h] (row stride
+// ldc) and h [B, h] (row stride ldh).
+TRIAD_SIMD_CLONES
+void LstmCell(int B, int H, float* gates, float* c, int ldc, float* h, int ldh) {
+  for (int b = 0; b < B; ++b) {
+    float* g = gates + static_cast<size_t>(b) * 4 * H;
+    float* cb = c + static_cast<size_t>(b) * ldc;
+    float* hb = h + static_cast<size_t>(b) * ldh;
+    for (int j = 0; j < H; ++j) {
+      const float i = 1.0f / (1.0f + FastExp(-g[j]));
+      const float f = 1.0f / (1.0f + FastExp(-g[H + j]));
+      const float gg = 2.0f / (1.0f + FastExp(-2.0f * g[2 * H + j])) - 1.0f;  // tanh
+      const float o = 1.0f / (1.0f + FastExp(-g[3 * H + j]));
+      const float cn = f * cb[j] + i * gg;
+      cb[j] = cn;
+      hb[j] = o * (2.0f / (1.0f + FastExp(-2.0f * cn)) - 1.0f);
+    }
+  }
+}
+
+// In place over rows of length n (row stride ld): softmax.
+TRIAD_SIMD_CLONES
+void SoftmaxRows(int rows, int n, float* x, int ld) {
+  for (int r = 0; r < rows; ++r) {
+    float* v = x + static_cast<size_t>(r) * ld;
+    float mx = v[0];
+    for (int j = 1; j < n; ++j) mx = std::max(mx, v[j]);
+    for (int j = 0; j < n; ++j) v[j] = FastExp(v[j] - mx);
+    float s = 0;
+    for (int j = 0; j < n; ++j) s += v[j];
+    const float inv = 1.0f / s;
+    for (int j = 0; j < n; ++j) v[j] *= inv;
+  }
+}
+
+void ReluRows(size_t n, float* x) {
+  for (size_t i = 0; i < n; ++i) x[i] = std::max(0.0f, x[i]);
+}
+
+// One LSTM layer: w [(in + h), 4h] = [W_ih^T ; W_hh^T] (row-major, gates fused),
+// b [4h] = b_ih + b_hh.
+struct FastLstm {
+  int in = 0, h = 0;
+  std::vector<float> w, b;
+  const float* Wx() const { return w.data(); }
+  const float* Wh() const { return w.data() + static_cast<size_t>(in) * 4 * h; }
+};
+// y = x W^T + b with w [in, out] = W^T.
+struct FastLinear {
+  int in = 0, out = 0;
+  std::vector<float> w, b;
+  // Rows of y [rows, out] (stride ldy) = b.
+  void Bias(int rows, float* y, int ldy) const {
+    for (int r = 0; r < rows; ++r) std::copy(b.begin(), b.end(), y + static_cast<size_t>(r) * ldy);
+  }
+};
+
+std::vector<float> ToVector(const torch::Tensor& t) {
+  torch::Tensor c = t.detach().to(torch::kFloat).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+FastLstm CopyLstm(torch::nn::LSTM& m) {
+  FastLstm f;
+  auto p = m->named_parameters();
+  torch::Tensor wih = p["weight_ih_l0"], whh = p["weight_hh_l0"];  // [4h, in], [4h, h]
+  f.in = static_cast<int>(wih.size(1));
+  f.h = static_cast<int>(whh.size(1));
+  f.w = ToVector(torch::cat({wih.t(), whh.t()}, 0));  // [in + h, 4h]
+  f.b = ToVector(p["bias_ih_l0"] + p["bias_hh_l0"]);
+  return f;
+}
+
+FastLinear CopyLinear(torch::nn::Linear& m) {
+  FastLinear f;
+  f.in = static_cast<int>(m->weight.size(1));
+  f.out = static_cast<int>(m->weight.size(0));
+  f.w = ToVector(m->weight.t());
+  f.b = ToVector(m->bias);
+  return f;
+}
+
+struct FastNet {
+  TraceModelKind kind = TraceModelKind::kSad;
+  int n = 0;  // N_l
+  FastLstm l1, r1, l2;
+  FastLinear dl, dr, d2l, d2r, head_l, head_r;
+
+  explicit FastNet(TraceNetImpl& net) : kind(net.kind_), n(static_cast<int>(net.n_)) {
+    torch::NoGradGuard ng;
+    if (net.l1) l1 = CopyLstm(net.l1);
+    if (net.r1) r1 = CopyLstm(net.r1);
+    if (net.l2) l2 = CopyLstm(net.l2);
+    if (net.dl) dl = CopyLinear(net.dl);
+    if (net.dr) dr = CopyLinear(net.dr);
+    if (net.d2l) d2l = CopyLinear(net.d2l);
+    if (net.d2r) d2r = CopyLinear(net.d2r);
+    if (net.head_l) head_l = CopyLinear(net.head_l);
+    if (net.head_r) head_r = CopyLinear(net.head_r);
+  }
+
+  // labels, rt: [B, L] (labels < N_l); probs: [B, L, N_l] softmax (or null),
+  // rtp: [B, L] (or null). Same as TraceNet::forward followed by softmax.
+  void Forward(const int64_t* labels, const float* rt, int B, int L, float* probs, float* rtp) const {
+    if (kind == TraceModelKind::kSad || kind == TraceModelKind::kRtad ||
+        kind == TraceModelKind::kMultimodal)
+      Recurrent(labels, rt, B, L, probs, rtp);
+    else
+      Dense(labels, rt, B, L, probs, rtp);
+  }
+
+ private:
+  // Time-major over the batch. x2 [B, in2 + h2] holds the second layer's
+  // input [h1 (labels) | h1 (rt)] followed by its own state h2, so the first
+  // layers write their states there and the second layer is one GEMM.
+  void Recurrent(const int64_t* labels, const float* rt, int B, int L, float* probs,
+                 float* rtp) const {
+    const bool S = UsesLabels(kind), R = UsesRt(kind);
+    const int hl = S ? l1.h : 0, hr = R ? r1.h : 0, h2 = l2.h;
+    const int ld2 = hl + hr + h2;
+    assert(l2.in == hl + hr);
+    std::vector<float> x2(static_cast<size_t>(B) * ld2, 0.f);
+    std::vector<float> c1l(static_cast<size_t>(B) * hl, 0.f), c1r(static_cast<size_t>(B) * hr, 0.f),
+        c2(static_cast<size_t>(B) * h2, 0.f);
+    const int gmax = 4 * std::max(std::max(hl, hr), h2);
+    std::vector<float> g(static_cast<size_t>(B) * gmax);
+    std::vector<float> out_r(R ? B : 0);
+    for (int t = 0; t < L; ++t) {
+      if (S) {  // one-hot input: the input product is a row of W_ih^T
+        const int G = 4 * hl;
+        for (int b = 0; b < B; ++b) {
+          const float* wx = l1.Wx() + static_cast<size_t>(labels[static_cast<size_t>(b) * L + t]) * G;
+          float* gb = g.data() + static_cast<size_t>(b) * G;
+          for (int j = 0; j < G; ++j) gb[j] = l1.b[j] + wx[j];
+        }
+        GemmAcc(B, G, hl, x2.data(), ld2, l1.Wh(), g.data(), G);
+        LstmCell(B, hl, g.data(), c1l.data(), hl, x2.data(), ld2);
+      }
+      if (R) {  // scalar input
+        const int G = 4 * hr;
+        for (int b = 0; b < B; ++b) {
+          const float x = rt[static_cast<size_t>(b) * L + t];
+          float* gb = g.data() + static_cast<size_t>(b) * G;
+          for (int j = 0; j < G; ++j) gb[j] = r1.b[j] + x * r1.w[j];
+        }
+        GemmAcc(B, G, hr, x2.data() + hl, ld2, r1.Wh(), g.data(), G);
+        LstmCell(B, hr, g.data(), c1r.data(), hr, x2.data() + hl, ld2);
+      }
+      {
+        const int G = 4 * h2;
+        for (int b = 0; b < B; ++b) std::copy(l2.b.begin(), l2.b.end(), g.data() + static_cast<size_t>(b) * G);
+        GemmAcc(B, G, ld2, x2.data(), ld2, l2.w.data(), g.data(), G);
+        LstmCell(B, h2, g.data(), c2.data(), h2, x2.data() + hl + hr, ld2);
+      }
+      const float* hh = x2.data() + hl + hr;
+      if (S && probs != nullptr) {
+        float* p = probs + static_cast<size_t>(t) * n;
+        const int ldp = L * n;
+        head_l.Bias(B, p, ldp);
+        GemmAcc(B, n, h2, hh, ld2, head_l.w.data(), p, ldp);
+        SoftmaxRows(B, n, p, ldp);
+      }
+      if (R && rtp != nullptr) {
+        head_r.Bias(B, out_r.data(), 1);
+        GemmAcc(B, 1, h2, hh, ld2, head_r.w.data(), out_r.data(), 1);
+        for (int b = 0; b < B; ++b) rtp[static_cast<size_t>(b) * L + t] = out_r[b];
+      }
+    }
+  }
+
+  // Every (trace, step) row on its own.
+  void Dense(const int64_t* labels, const float* rt, int B, int L, float* probs, float* rtp) const {
+    const bool S = UsesLabels(kind), R = UsesRt(kind);
+    const int M = B * L;
+    const int d1l = S ? dl.out : 0, d1r = R ? dr.out : 0, ldc = d1l + d1r;
+    std::vector<float> c(static_cast<size_t>(M) * ldc);
+    for (int r = 0; r < M; ++r) {
+      float* cr = c.data() + static_cast<size_t>(r) * ldc;
+      if (S) {
+        const float* w = dl.w.data() + static_cast<size_t>(labels[r]) * d1l;
+        for (int j = 0; j < d1l; ++j) cr[j] = std::max(0.f, dl.b[j] + w[j]);
+      }
+      if (R)
+        for (int j = 0; j < d1r; ++j) cr[d1l + j] = std::max(0.f, dr.b[j] + rt[r] * dr.w[j]);
+    }
+    // The second layer sees the concatenation (multimodal) or its own modality.
+    auto second = [&](const FastLinear& d2, const FastLinear& head, int col, float* out) {
+      std::vector<float> y(static_cast<size_t>(M) * d2.out);
+      d2.Bias(M, y.data(), d2.out);
+      GemmAcc(M, d2.out, d2.in, c.data() + col, ldc, d2.w.data(), y.data(), d2.out);
+      ReluRows(y.size(), y.data());
+      head.Bias(M, out, head.out);
+      GemmAcc(M, head.out, head.in, y.data(), d2.out, head.w.data(), out, head.out);
+    };
+    const bool multi = kind == TraceModelKind::kDenseMultimodal;
+    if (S && probs != nullptr) {
+      second(d2l, head_l, 0, probs);
+      SoftmaxRows(M, n, probs, n);
+    }
+    if (R && rtp != nullptr) second(d2r, head_r, multi ? 0 : d1l, rtp);
+  }
+};
+
 // ---- config <-> JSON
 
 nlohmann::json ConfigToJson(const TraceModelConfig& c) {
@@ -193,7 +486,8 @@ nlohmann::json ConfigToJson(const TraceModelConfig& c) {
           {"min_gaussian_samples", c.min_gaussian_samples},
           {"check_first", c.check_first},
           {"score_batch", c.score_batch},
-          {"score_threads", c.score_threads}};
+          {"score_threads", c.score_threads},
+          {"torch_inference", c.torch_inference}};
 }
 
 template <typename T>
@@ -236,6 +530,7 @@ Status ConfigFromJson(const nlohmann::json& j, TraceModelConfig* c) {
   Get(j, "check_first", &c->check_first);
   Get(j, "score_batch", &c->score_batch);
   Get(j, "score_threads", &c->score_threads);
+  Get(j, "torch_inference", &c->torch_inference);
   return Status::OK();
 }
 
@@ -302,6 +597,7 @@ struct TraceModel::Impl {
   std::vector<uint64_t> first_count;  // [N_l] traces starting with the label (training)
   std::vector<float> mean_rt;         // [N_l] mean scaled rt (training), fed for label-only prefixes
   mutable TraceNet net{nullptr};  // forward() is not const in libtorch
+  std::unique_ptr<FastNet> fast;  // the same weights for plain-C++ inference (after training)
 
   int64_t N() const { return static_cast<int64_t>(vocab.size()); }
   uint32_t Clip(uint32_t l) const {
@@ -313,16 +609,16 @@ struct TraceModel::Impl {
     net = TraceNet(cfg.kind, N(), cfg);
   }
 
-  // Inputs of `rows` sequences of one length L: labels [B, L], scaled rt [B, L].
-  // durs == nullptr: each event gets its label's mean training rt.
+  // Inputs of `rows` sequences of one length L: labels [B, L] (clipped), scaled
+  // rt [B, L]. durs == nullptr: each event gets its label's mean training rt.
   void Inputs(const std::vector<const std::vector<uint32_t>*>& labels,
-              const std::vector<const std::vector<TimeNs>*>* durs, int64_t L, torch::Tensor* xl,
-              torch::Tensor* xr) const {
+              const std::vector<const std::vector<TimeNs>*>* durs, int64_t L,
+              std::vector<int64_t>* xl, std::vector<float>* xr) const {
     const int64_t B = static_cast<int64_t>(labels.size());
-    *xl = torch::empty({B, L}, torch::kInt64);
-    *xr = torch::empty({B, L}, torch::kFloat);
-    int64_t* pl = xl->data_ptr<int64_t>();
-    float* pr = xr->data_ptr<float>();
+    xl->resize(B * L);
+    xr->resize(B * L);
+    int64_t* pl = xl->data();
+    float* pr = xr->data();
     for (int64_t b = 0; b < B; ++b) {
       const auto& ls = *labels[b];
       for (int64_t i = 0; i < L; ++i) {
@@ -338,14 +634,37 @@ struct TraceModel::Impl {
     }
   }
 
-  // Forward in inference mode: probs [B, L, N_l] (softmax) and rt [B, L], contiguous.
-  void Forward(const torch::Tensor& xl, const torch::Tensor& xr, torch::Tensor* probs,
-               torch::Tensor* rt) const {
+  // Copies the trained weights into the hand-written inference path.
+  void BuildFast() { fast = std::make_unique<FastNet>(*net); }
+
+  // Inference: labels, rt [B, L] -> probs [B, L, N_l] (softmax; empty for
+  // RT-only kinds) and rt predictions [B, L] (empty for SAD kinds). Runs the
+  // hand-written path unless cfg.torch_inference (or before BuildFast).
+  void Forward(const std::vector<int64_t>& labels, const std::vector<float>& rt, int64_t B,
+               int64_t L, std::vector<float>* probs, std::vector<float>* rtp) const {
+    probs->clear();
+    rtp->clear();
+    const bool S = UsesLabels(cfg.kind), R = UsesRt(cfg.kind);
+    if (fast != nullptr && !cfg.torch_inference) {
+      if (S) probs->resize(B * L * N());
+      if (R) rtp->resize(B * L);
+      fast->Forward(labels.data(), rt.data(), static_cast<int>(B), static_cast<int>(L),
+                    S ? probs->data() : nullptr, R ? rtp->data() : nullptr);
+      return;
+    }
     c10::InferenceMode guard;
     OmpThreads one(1);
+    torch::Tensor xl = torch::from_blob(const_cast<int64_t*>(labels.data()), {B, L}, torch::kInt64);
+    torch::Tensor xr = torch::from_blob(const_cast<float*>(rt.data()), {B, L}, torch::kFloat);
     auto out = net->forward(xl, xr);
-    if (out.first.defined()) *probs = torch::softmax(out.first, -1).contiguous();
-    if (out.second.defined()) *rt = out.second.contiguous();
+    if (out.first.defined()) {
+      torch::Tensor p = torch::softmax(out.first, -1).contiguous();
+      probs->assign(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+    }
+    if (out.second.defined()) {
+      torch::Tensor r = out.second.contiguous();
+      rtp->assign(r.data_ptr<float>(), r.data_ptr<float>() + r.numel());
+    }
   }
 
   std::pair<double, double> Gaussian(uint32_t label) const {
@@ -479,11 +798,12 @@ void TraceModel::Impl::ScoreBucket(const std::vector<EventSequence>& in,
     ls.push_back(&in[i].labels);
     ds.push_back(&in[i].durations);
   }
-  torch::Tensor xl, xr, probs, rt;
+  std::vector<int64_t> xl;
+  std::vector<float> xr, probs, rt;
   Inputs(ls, &ds, L, &xl, &xr);
-  Forward(xl, xr, &probs, &rt);
-  const float* pp = probs.defined() ? probs.data_ptr<float>() : nullptr;
-  const float* pr = rt.defined() ? rt.data_ptr<float>() : nullptr;
+  Forward(xl, xr, static_cast<int64_t>(idx.size()), L, &probs, &rt);
+  const float* pp = probs.empty() ? nullptr : probs.data();
+  const float* pr = rt.empty() ? nullptr : rt.data();
   for (size_t b = 0; b < idx.size(); ++b)
     Verdict(in[idx[b]], pp ? pp + b * L * N() : nullptr, pr ? pr + b * L : nullptr,
             &(*out)[idx[b]]);
@@ -608,12 +928,13 @@ void TraceModel::Impl::FitGaussians(const std::vector<EventSequence>& val) {
       ls.push_back(&val[i].labels);
       ds.push_back(&val[i].durations);
     }
-    torch::Tensor xl, xr, probs, rt;
+    std::vector<int64_t> xl;
+    std::vector<float> xr, probs, rt;
     Inputs(ls, &ds, L, &xl, &xr);
-    Forward(xl, xr, &probs, &rt);
-    const float* pr = rt.data_ptr<float>();
-    const float* xs = xr.data_ptr<float>();
-    const int64_t* lab = xl.data_ptr<int64_t>();
+    Forward(xl, xr, static_cast<int64_t>(idx.size()), L, &probs, &rt);
+    const float* pr = rt.data();
+    const float* xs = xr.data();
+    const int64_t* lab = xl.data();
     for (size_t b = 0; b < idx.size(); ++b)
       for (int64_t j = 1; j < L; ++j) {
         const double e = xs[b * L + j] - pr[b * L + j - 1];
@@ -729,6 +1050,7 @@ Status TraceModel::FitSequences(const EventVocabulary& vocab,
                TraceModelKindName(m.cfg.kind), Nl, train.size(), val.size(), DescribeTorchRuntime());
   m.BuildNet();
   m.Train(train);
+  m.BuildFast();
   m.FitGaussians(val.empty() ? train : val);
   m.trained = true;
   if (!val.empty()) {
@@ -763,11 +1085,11 @@ TraceVerdict TraceModel::Score(const EventSequence& s) const {
   if (n == 0) return v;
   std::vector<const std::vector<uint32_t>*> ls{&s.labels};
   std::vector<const std::vector<TimeNs>*> ds{&s.durations};
-  torch::Tensor xl, xr, probs, rt;
+  std::vector<int64_t> xl;
+  std::vector<float> xr, probs, rt;
   impl_->Inputs(ls, &ds, static_cast<int64_t>(n), &xl, &xr);
-  impl_->Forward(xl, xr, &probs, &rt);
-  impl_->Verdict(s, probs.defined() ? probs.data_ptr<float>() : nullptr,
-                 rt.defined() ? rt.data_ptr<float>() : nullptr, &v);
+  impl_->Forward(xl, xr, 1, static_cast<int64_t>(n), &probs, &rt);
+  impl_->Verdict(s, probs.empty() ? nullptr : probs.data(), rt.empty() ? nullptr : rt.data(), &v);
   return v;
 }
 
@@ -816,18 +1138,19 @@ void TraceModel::Predict(const std::vector<EventSequence>& in,
       ls.push_back(&in[i].labels);
       ds.push_back(&in[i].durations);
     }
-    torch::Tensor xl, xr, probs, rt;
+    std::vector<int64_t> xl;
+    std::vector<float> xr, probs, rt;
     m.Inputs(ls, &ds, L, &xl, &xr);
-    m.Forward(xl, xr, &probs, &rt);
+    m.Forward(xl, xr, static_cast<int64_t>(idx.size()), L, &probs, &rt);
     for (size_t b = 0; b < idx.size(); ++b) {
       TracePrediction& p = (*out)[idx[b]];
       p.labels = static_cast<size_t>(Nl);
-      if (probs.defined()) {
-        const float* src = probs.data_ptr<float>() + b * L * Nl;
+      if (!probs.empty()) {
+        const float* src = probs.data() + b * L * Nl;
         p.probs.assign(src, src + L * Nl);
       }
-      if (rt.defined()) {
-        const float* src = rt.data_ptr<float>() + b * L;
+      if (!rt.empty()) {
+        const float* src = rt.data() + b * L;
         p.rt.assign(src, src + L);
       }
     }
@@ -849,11 +1172,12 @@ void TraceModel::NextLabelDistribution(const std::vector<std::vector<uint32_t>>&
       std::vector<size_t> idx(all.begin() + s, all.begin() + std::min(all.size(), s + m.cfg.score_batch));
       std::vector<const std::vector<uint32_t>*> ls;
       for (size_t i : idx) ls.push_back(&prefixes[i]);
-      torch::Tensor xl, xr, probs, rt;
+      std::vector<int64_t> xl;
+      std::vector<float> xr, probs, rt;
       m.Inputs(ls, nullptr, L, &xl, &xr);
-      m.Forward(xl, xr, &probs, &rt);
+      m.Forward(xl, xr, static_cast<int64_t>(idx.size()), L, &probs, &rt);
       for (size_t b = 0; b < idx.size(); ++b) {
-        const float* src = probs.data_ptr<float>() + (b * L + L - 1) * Nl;
+        const float* src = probs.data() + (b * L + L - 1) * Nl;
         (*out)[idx[b]].assign(src, src + Nl);
       }
     }
@@ -938,6 +1262,7 @@ Status TraceModel::Load(const std::string& path) {
     return Status::Corruption(path + ": bad trace model weights: " + e.what_without_backtrace());
   }
   m->net->eval();
+  m->BuildFast();
   m->trained = true;
   impl_ = std::move(m);
   return Status::OK();
