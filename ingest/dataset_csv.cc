@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cctype>
+#include <cstdlib>
 #include <memory>
 #include <unordered_map>
 
@@ -273,8 +274,17 @@ Status ReadNezhaLogCsv(LineReader& r, TelemetrySink& sink, ReadStats* stats) {
     return Status::InvalidArgument(r.name() + ": missing column 'TimeUnixNano' or 'Timestamp'");
   while (t.Next()) {
     LogRecord rec;
-    if (!(c_ns >= 0 && ParseInt64(t.Get(c_ns), &rec.time)) &&
-        !(c_ts >= 0 && ParseTimestamp(t.Get(c_ts), &rec.time))) {
+    // TimeUnixNano (full precision) unless it is not positive or is more than
+    // a day away from a parseable Timestamp: Nezha TT 2023-01-29 has rows
+    // with an overflowed TimeUnixNano (-6795364578871345152) and a good Timestamp.
+    TimeNs ns = 0, ts = 0;
+    const bool have_ns = c_ns >= 0 && ParseInt64(t.Get(c_ns), &ns) && ns > 0;
+    const bool have_ts = c_ts >= 0 && ParseTimestamp(t.Get(c_ts), &ts);
+    if (have_ns && (!have_ts || std::llabs(ns - ts) <= 86400 * kNsPerSec)) {
+      rec.time = ns;
+    } else if (have_ts) {
+      rec.time = ts;
+    } else {
       t.Skip("unparseable TimeUnixNano/Timestamp");
       continue;
     }

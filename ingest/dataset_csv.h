@@ -7,7 +7,8 @@
 //  * Nezha log CSV: Timestamp, TimeUnixNano, Node, PodName, Container,
 //    TraceID, SpanID, Log -> LogRecord. Log is usually JSON: a message
 //    (message/msg/log/body) and severity (severity/level/lvl) are extracted
-//    when present; otherwise the raw text is the body.
+//    when present; otherwise the raw text is the body. Time: TimeUnixNano,
+//    or Timestamp when TimeUnixNano is missing, <= 0 or > 1 day off it.
 //  * DeepTraLog span CSV: StartTime, EndTime (unix ms), URL, SpanType,
 //    Service, SpanId, TraceId, Peer, ParentSpan, Component, IsError -> Span.
 //    SpanType Entry/Exit/Local -> kServer/kClient/kInternal; ParentSpan -1 =
