@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "align/counter_rate.h"
 #include "ingest/dataset_csv.h"
 
 namespace triad {
@@ -90,6 +91,7 @@ struct LogMetricWindowBuilder::Impl {
   std::map<std::string, std::vector<TimeNs>> late_times, skew_times;            // scope ->
   std::unordered_map<std::string, TimeNs> watermark;                            // source ->
   std::set<std::string> skewed_sources;
+  std::unordered_map<std::string, CounterRate> counters;                        // source|name ->
   uint64_t seq = 0;
   TimeNs min_t = std::numeric_limits<TimeNs>::max();
   TimeNs max_t = std::numeric_limits<TimeNs>::min();
@@ -195,7 +197,16 @@ void LogMetricWindowBuilder::AddMetric(MetricSample&& s, TimeNs observed_time) {
       return;
     }
   }
-  impl_->metrics[scope][s.name].push_back({s.time, impl_->seq++, s.value});
+  double value = s.value;
+  if (opts_.counter_rates && s.kind == MetricKind::kCounter) {
+    CounterIncrease inc;
+    if (!impl_->counters[source + "|" + s.name].Add(s.time, s.value, &inc)) {
+      ++stats_.counter_unpaired;
+      return;
+    }
+    value = inc.delta / (static_cast<double>(inc.dt) / static_cast<double>(kNsPerSec));
+  }
+  impl_->metrics[scope][s.name].push_back({s.time, impl_->seq++, value});
 }
 
 namespace {
@@ -527,7 +538,7 @@ const std::vector<MetricNormalizer::Feature>* MetricNormalizer::Find(const std::
   return it == scopes_.end() ? nullptr : &it->second;
 }
 
-Status MetricNormalizer::Save(const std::string& path) const {
+std::string MetricNormalizer::ToJson() const {
   nlohmann::json j;
   j["format"] = kFormatTag;
   j["version"] = kFormatVersion;
@@ -539,25 +550,16 @@ Status MetricNormalizer::Save(const std::string& path) const {
     scopes[scope] = std::move(arr);
   }
   j["scopes"] = std::move(scopes);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return Status::IOError("cannot create " + path);
-  out << j.dump(1) << "\n";
-  out.close();
-  if (!out) return Status::IOError("cannot write " + path);
-  return Status::OK();
+  return j.dump();
 }
 
-Status MetricNormalizer::Load(const std::string& path, MetricNormalizer* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError("cannot open " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return Status::Corruption(path + ": not a JSON object");
+Status MetricNormalizer::FromJson(std::string_view text, MetricNormalizer* out) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Status::Corruption("not a JSON object");
   if (!j.contains("format") || j["format"] != kFormatTag)
-    return Status::Corruption(path + ": not a " + std::string(kFormatTag) + " file");
+    return Status::Corruption("not a " + std::string(kFormatTag) + " file");
   if (!j.contains("version") || j["version"] != kFormatVersion)
-    return Status::Unsupported(path + ": unsupported version");
+    return Status::Unsupported("unsupported version");
   MetricNormalizer n;
   try {
     for (const auto& [scope, arr] : j.at("scopes").items()) {
@@ -569,15 +571,35 @@ Status MetricNormalizer::Load(const std::string& path, MetricNormalizer* out) {
         ft.sd = f.at("sd").get<double>();
         ft.count = f.at("count").get<uint64_t>();
         if (!std::isfinite(ft.mean) || !(ft.sd > 0))
-          return Status::Corruption(path + ": bad mean/sd for " + scope + "/" + ft.name);
+          return Status::Corruption("bad mean/sd for " + scope + "/" + ft.name);
         v.push_back(std::move(ft));
       }
     }
   } catch (const nlohmann::json::exception& e) {
-    return Status::Corruption(path + ": " + e.what());
+    return Status::Corruption(e.what());
   }
   *out = std::move(n);
   return Status::OK();
+}
+
+Status MetricNormalizer::Save(const std::string& path) const {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return Status::IOError("cannot create " + path);
+  out << ToJson() << "\n";
+  out.close();
+  if (!out) return Status::IOError("cannot write " + path);
+  return Status::OK();
+}
+
+Status MetricNormalizer::Load(const std::string& path, MetricNormalizer* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError("cannot open " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  Status s = FromJson(ss.str(), out);
+  if (s.ok()) return s;
+  const std::string msg = path + ": " + s.message();
+  return s.code() == Status::Code::kUnsupported ? Status::Unsupported(msg) : Status::Corruption(msg);
 }
 
 }  // namespace triad

@@ -52,6 +52,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ingest/nezha_faults.h"
@@ -79,6 +80,12 @@ struct LogMetricOptions {
   bool drop_late = false;
   TimeNs max_skew = 5 * kNsPerSec;
   bool per_service = true;      // emit one window per service scope
+  // Cumulative counters (MetricKind::kCounter) become per-second rates per
+  // series (source + metric name; a decrease is a reset, align/counter_rate.h).
+  // A series' first sample, and one not after its predecessor, gives no value
+  // (counted in stats().counter_unpaired). Off: counters are used as raw
+  // totals, which grow without bound and so never look like training data.
+  bool counter_rates = false;
   bool system = true;           // emit the kSystemScope windows
 };
 
@@ -122,6 +129,7 @@ struct LogMetricStats {
   uint64_t skewed = 0, skewed_sources = 0;
   uint64_t nan_values = 0;
   uint64_t unknown_metric_samples = 0;
+  uint64_t counter_unpaired = 0;  // counter samples that gave no rate (counter_rates)
   uint64_t out_of_range = 0;  // records outside [from, to + tau) when a range is set
   uint64_t logs_truncated = 0;
   uint64_t windows = 0, windows_missing_logs = 0, windows_missing_metrics = 0;
@@ -209,6 +217,11 @@ class MetricNormalizer {
   // JSON: {"format":"triad-metric-zscore","version":1,"scopes":{"svc":[{"name","mean","sd","count"}]}}
   Status Save(const std::string& path) const;
   static Status Load(const std::string& path, MetricNormalizer* out);
+  // The same JSON as Save, as one line of text (e.g. to embed in a model file).
+  std::string ToJson() const;
+  // Parses text written by ToJson/Save. Corruption for malformed text or bad
+  // mean/sd values, Unsupported for another version; *out unchanged on error.
+  static Status FromJson(std::string_view text, MetricNormalizer* out);
 
   static constexpr const char* kFormatTag = "triad-metric-zscore";
   static constexpr int kFormatVersion = 1;

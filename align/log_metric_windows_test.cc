@@ -312,6 +312,89 @@ TEST(LogMetricWindows, ZScoreFittedOnTrainOnlyWithZeroVarianceAndSaveLoad) {
   EXPECT_FALSE(MetricNormalizer::Load(path, &none).ok());
 }
 
+TEST(LogMetricWindows, CounterRatesPerSeriesWithResets) {
+  auto o = Opts();
+  o.counter_rates = true;
+  o.metric_steps = 1;
+  o.system = false;
+  LogMetricWindowBuilder b(o);
+  auto C = [](const std::string& inst, TimeNs t, double v) {
+    MetricSample s = M("a", "req_total", t, v, inst);
+    s.kind = MetricKind::kCounter;
+    return s;
+  };
+  // Two pods of one service, samples every 10 s; pod p2 restarts (reset) at t = 40 s.
+  for (int i = 0; i < 6; ++i) {
+    const TimeNs t = kT0 + i * 10 * kS;
+    b.OnMetric(C("p1", t, 1000.0 + 20.0 * i));             // 2 / s
+    b.OnMetric(C("p2", t, i < 4 ? 50.0 + 40.0 * i : 8.0 * (i - 3)));  // 4 / s, then reset
+    b.OnMetric(M("a", "cpu", t, 0.5, "p1"));                // a gauge stays as it is
+  }
+  auto w = b.Build();
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(b.stats().counter_unpaired, 2u);  // the first sample of each pod
+  const auto& f = b.schema().features.at("a");
+  const int req = static_cast<int>(std::find(f.begin(), f.end(), "req_total") - f.begin());
+  const int cpu = static_cast<int>(std::find(f.begin(), f.end(), "cpu") - f.begin());
+  // p1: five rates of 2; p2: rates 4, 4, 4, then 0.8 (reset: 8 over 10 s), 0.8.
+  EXPECT_NEAR(w[0].value(0, req), (5 * 2.0 + 3 * 4.0 + 2 * 0.8) / 10.0, 1e-5);
+  EXPECT_FLOAT_EQ(w[0].value(0, cpu), 0.5f);
+
+  // Off (the default): raw totals.
+  auto o2 = o;
+  o2.counter_rates = false;
+  LogMetricWindowBuilder raw(o2);
+  raw.OnMetric(C("p1", kT0, 1000.0));
+  raw.OnMetric(C("p1", kT0 + 10 * kS, 1020.0));
+  auto w2 = raw.Build();
+  ASSERT_EQ(w2.size(), 1u);
+  EXPECT_FLOAT_EQ(w2[0].value(0, 0), 1010.0f);
+  EXPECT_EQ(raw.stats().counter_unpaired, 0u);
+}
+
+TEST(LogMetricWindows, NormalizerJsonRoundTrip) {
+  LogMetricWindowBuilder b(Opts());
+  for (int m = 0; m < 3; ++m) {
+    const TimeNs t = kT0 + m * 60 * kS;
+    b.OnMetric(M("a", "x", t, 1.0 + 2.0 * m));
+    b.OnMetric(M("b", "y", t, m == 1 ? 5.0 : 4.0));
+  }
+  auto w = b.Build();
+  MetricNormalizer n = MetricNormalizer::Fit(w, b.schema());
+  const std::string text = n.ToJson();
+  EXPECT_EQ(text.find('\n'), std::string::npos);  // one line
+  MetricNormalizer back;
+  ASSERT_TRUE(MetricNormalizer::FromJson(text, &back).ok());
+  EXPECT_EQ(back.ToJson(), text);
+  for (const char* scope : {"a", "b", kSystemScope}) {
+    const auto *f0 = n.Find(scope), *f1 = back.Find(scope);
+    ASSERT_NE(f0, nullptr);
+    ASSERT_NE(f1, nullptr);
+    ASSERT_EQ(f0->size(), f1->size());
+    for (size_t i = 0; i < f0->size(); ++i) {
+      EXPECT_EQ((*f0)[i].name, (*f1)[i].name);
+      EXPECT_DOUBLE_EQ((*f0)[i].mean, (*f1)[i].mean);
+      EXPECT_DOUBLE_EQ((*f0)[i].sd, (*f1)[i].sd);
+      EXPECT_EQ((*f0)[i].count, (*f1)[i].count);
+    }
+  }
+  EXPECT_DOUBLE_EQ((*back.Find("a"))[0].mean, 3.0);
+  // Errors leave *out unchanged and say what is wrong.
+  MetricNormalizer untouched = back;
+  EXPECT_EQ(MetricNormalizer::FromJson("{", &untouched).code(), Status::Code::kCorruption);
+  EXPECT_EQ(MetricNormalizer::FromJson(R"({"format":"other","version":1,"scopes":{}})", &untouched).code(),
+            Status::Code::kCorruption);
+  EXPECT_EQ(MetricNormalizer::FromJson(
+                R"({"format":"triad-metric-zscore","version":99,"scopes":{}})", &untouched).code(),
+            Status::Code::kUnsupported);
+  Status bad = MetricNormalizer::FromJson(
+      R"({"format":"triad-metric-zscore","version":1,"scopes":{"a":[{"name":"x","mean":1,"sd":0,"count":1}]}})",
+      &untouched);
+  EXPECT_EQ(bad.code(), Status::Code::kCorruption);
+  EXPECT_NE(bad.message().find("a/x"), std::string::npos) << bad.ToString();
+  EXPECT_EQ(untouched.ToJson(), text);
+}
+
 TEST(LogMetricWindows, FrozenParserGivesUnknownTemplateZero) {
   auto p = std::make_unique<DrainParser>();
   const uint32_t known = p->Add("connection from 10.0.0.1 closed").template_id;

@@ -294,4 +294,127 @@ double TopKAccuracy(const std::vector<std::vector<std::string>>& ranked,
   return static_cast<double>(hits) / n;
 }
 
+namespace {
+
+// Sorted (decreasing) non-NaN scores, their label weights in the same order,
+// and the sampled thresholds, shared by every buffer size.
+struct RangeCurveInput {
+  std::vector<size_t> order;       // indices of non-NaN scores, decreasing score
+  std::vector<double> thresholds;  // decreasing
+};
+
+RangeCurveInput PrepareRange(const std::vector<double>& scores, int thresholds) {
+  RangeCurveInput in;
+  for (size_t i = 0; i < scores.size(); ++i)
+    if (!std::isnan(scores[i])) in.order.push_back(i);
+  std::stable_sort(in.order.begin(), in.order.end(),
+                   [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+  const size_t m = in.order.size();
+  if (m == 0) return in;
+  std::vector<double> distinct;
+  for (size_t k = 0; k < m; ++k)
+    if (distinct.empty() || scores[in.order[k]] != distinct.back()) distinct.push_back(scores[in.order[k]]);
+  if (distinct.size() <= static_cast<size_t>(thresholds)) {
+    in.thresholds = distinct;
+  } else {
+    for (int j = 0; j < thresholds; ++j) {
+      const size_t k = static_cast<size_t>(static_cast<double>(j) * static_cast<double>(m - 1) /
+                                           static_cast<double>(thresholds - 1));
+      in.thresholds.push_back(scores[in.order[k]]);
+    }
+  }
+  return in;
+}
+
+double RangePrAucPrepared(const std::vector<double>& scores, const std::vector<int>& labels,
+                          int buffer, const RangeCurveInput& in) {
+  const size_t n = labels.size();
+  std::vector<double> cont(n, 0.0);
+  double positives = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (labels[i] != 0) {
+      cont[i] = 1.0;
+      positives += 1;
+    }
+  if (positives == 0) return std::numeric_limits<double>::quiet_NaN();
+  if (buffer > 1) {
+    const size_t slope = static_cast<size_t>(buffer / 2);
+    std::vector<double> add(n, 0.0);
+    for (size_t i = 0; i < n;) {
+      if (labels[i] == 0) {
+        ++i;
+        continue;
+      }
+      size_t e = i;
+      while (e + 1 < n && labels[e + 1] != 0) ++e;
+      for (size_t x = e + 1; x < std::min(e + slope, n); ++x)
+        add[x] += std::sqrt(1.0 - static_cast<double>(x - e) / buffer);
+      for (size_t x = i > slope ? i - slope : 0; x < i; ++x)
+        add[x] += std::sqrt(1.0 - static_cast<double>(i - x) / buffer);
+      i = e + 1;
+    }
+    for (size_t i = 0; i < n; ++i) cont[i] = std::min(1.0, cont[i] + add[i]);
+  }
+  double cont_sum = 0;
+  for (double c : cont) cont_sum += c;
+  const double p = 0.5 * (positives + cont_sum);
+  // Ranges (runs of cont > 0) and the highest score inside each.
+  std::vector<double> range_max;
+  for (size_t i = 0; i < n;) {
+    if (cont[i] <= 0) {
+      ++i;
+      continue;
+    }
+    double mx = -std::numeric_limits<double>::infinity();
+    bool any = false;
+    for (; i < n && cont[i] > 0; ++i)
+      if (!std::isnan(scores[i])) {
+        mx = any ? std::max(mx, scores[i]) : scores[i];
+        any = true;
+      }
+    range_max.push_back(any ? mx : std::numeric_limits<double>::quiet_NaN());
+  }
+  // Prefix sums of cont over the decreasing-score order.
+  std::vector<double> tp_prefix(in.order.size() + 1, 0.0);
+  for (size_t k = 0; k < in.order.size(); ++k) tp_prefix[k + 1] = tp_prefix[k] + cont[in.order[k]];
+  double prev_r = 0, prev_p = 1, area = 0;
+  for (double t : in.thresholds) {
+    // Predicted: the prefix of scores >= t.
+    const size_t k = static_cast<size_t>(
+        std::partition_point(in.order.begin(), in.order.end(), [&](size_t i) { return scores[i] >= t; }) -
+        in.order.begin());
+    const double tp = tp_prefix[k];
+    size_t hit = 0;
+    for (double mx : range_max) hit += !std::isnan(mx) && mx >= t;
+    const double existence = range_max.empty() ? 0.0 : static_cast<double>(hit) / range_max.size();
+    const double recall = std::min(tp / p, 1.0) * existence;
+    const double precision = k > 0 ? tp / static_cast<double>(k) : 0.0;
+    area += (recall - prev_r) * (precision + prev_p) / 2;
+    prev_r = recall;
+    prev_p = precision;
+  }
+  return area;
+}
+
+}  // namespace
+
+double RangePrAuc(const std::vector<double>& scores, const std::vector<int>& labels, int buffer,
+                  int thresholds) {
+  assert(scores.size() == labels.size() && buffer >= 0 && thresholds >= 2);
+  return RangePrAucPrepared(scores, labels, buffer, PrepareRange(scores, thresholds));
+}
+
+double VusPr(const std::vector<double>& scores, const std::vector<int>& labels, int max_buffer,
+             int thresholds) {
+  assert(scores.size() == labels.size() && max_buffer >= 0 && thresholds >= 2);
+  const RangeCurveInput in = PrepareRange(scores, thresholds);
+  double sum = 0;
+  for (int b = 0; b <= max_buffer; ++b) {
+    const double a = RangePrAucPrepared(scores, labels, b, in);
+    if (std::isnan(a)) return a;
+    sum += a;
+  }
+  return sum / (max_buffer + 1);
+}
+
 }  // namespace triad

@@ -100,6 +100,31 @@ BestF1 BestF1OverThresholds(const std::vector<double>& scores, const std::vector
 // REQUIRES: labels.size() == preds.size().
 std::vector<int> PointAdjust(const std::vector<int>& labels, const std::vector<int>& preds);
 
+// Range-based area under the PR curve (Paparrizos et al., "Volume Under the
+// Surface", VLDB 2022) for one buffer size `buffer` (points):
+//  - labels become continuous: every maximal run [s, e] of label-1 points
+//    keeps 1, and for buffer > 1 gains slopes of buffer / 2 points on both
+//    sides, value sqrt(1 - d / buffer) at distance d from the run (overlaps
+//    add, clipped to 1); the extended runs are the "ranges";
+//  - thresholds: `thresholds` scores sampled evenly from the scores sorted in
+//    decreasing order (all distinct scores when fewer); predict score >= t;
+//  - TP = sum of continuous labels of the predicted points, P = (number of
+//    label-1 points + sum of continuous labels) / 2, existence = fraction of
+//    ranges with a predicted point, recall = min(TP / P, 1) * existence,
+//    precision = TP / predicted;
+//  - area by the trapezoidal rule over (recall, precision) from (0, 1).
+// NaN scores are never predicted. Returns NaN if there is no positive label.
+// REQUIRES: scores.size() == labels.size(), buffer >= 0, thresholds >= 2.
+double RangePrAuc(const std::vector<double>& scores, const std::vector<int>& labels, int buffer,
+                  int thresholds = 250);
+
+// VUS-PR: the mean of RangePrAuc over buffer sizes 0..max_buffer (the volume
+// under the range-PR surface). Robust to small misalignments between labels
+// and scores, and NOT inflated like point adjustment. NaN without positives.
+// REQUIRES: as RangePrAuc, max_buffer >= 0.
+double VusPr(const std::vector<double>& scores, const std::vector<int>& labels, int max_buffer,
+             int thresholds = 250);
+
 // Half-open time range [start, end). A range with end < start is treated as
 // empty: [start, start).
 struct TimeRange {

@@ -3,16 +3,13 @@
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cassert>
 #include <chrono>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
@@ -35,8 +32,11 @@ using Clock = std::chrono::steady_clock;
 // One window, ready for the encoders.
 struct Sample {
   std::vector<int64_t> ids;   // dense template ids (no pads), <= max_len
-  std::vector<float> values;  // [T, d] z-scores (0 for missing cells)
+  // [T, C] per row: d z-scores (0 for missing cells), then (mask_channel) the
+  // d observed flags; C = InputWidth().
+  std::vector<float> values;
   bool logs = false, metrics = false;
+  TimeNs start = 0, end = 0;  // the window's span (overlap checks)
 };
 
 // ---- Network ----------------------------------------------------------------
@@ -71,9 +71,10 @@ struct NetImpl : torch::nn::Module {
     }
     if (use_metrics) {
       convs = register_module("convs", torch::nn::ModuleList());
+      const int64_t in_channels = dims * (c.mask_channel ? 2 : 1);
       for (int k : c.kernels)
         convs->push_back(torch::nn::Conv1d(
-            torch::nn::Conv1dOptions(dims, c.conv_channels, k).padding(k / 2)));
+            torch::nn::Conv1dOptions(in_channels, c.conv_channels, k).padding(k / 2)));
       lstm = register_module(
           "lstm", torch::nn::LSTM(torch::nn::LSTMOptions(c.conv_channels * int64_t(c.kernels.size()),
                                                          c.lstm_hidden)
@@ -101,7 +102,7 @@ struct NetImpl : torch::nn::Module {
     return (h * valid).sum(0) / valid.sum(0).clamp_min(1.0);
   }
 
-  // x: [B, T, dims]. Returns [B, 2 * lstm_hidden].
+  // x: [B, T, C] (C = dims, or 2 * dims with the mask channels). Returns [B, 2 * lstm_hidden].
   torch::Tensor MetricHidden(const torch::Tensor& x) {
     const int64_t T = x.size(1);
     auto xt = x.transpose(1, 2);  // [B, dims, T]
@@ -180,7 +181,7 @@ nlohmann::json ConfigToJson(const FusionConfig& c) {
           {"momentum_m", c.momentum_m}, {"queue", c.queue}, {"augment", c.augment},
           {"mask_prob", c.mask_prob}, {"permute_block", c.permute_block},
           {"noise_sd", c.noise_sd}, {"scale_range", c.scale_range}, {"warp", c.warp},
-          {"normalize", c.normalize}, {"knn", c.knn}, {"bank", c.bank},
+          {"normalize", c.normalize}, {"mask_channel", c.mask_channel}, {"knn", c.knn}, {"bank", c.bank},
           {"validation_fraction", c.validation_fraction}, {"quantile", c.quantile},
           {"pot", c.pot}, {"pot_risk", c.pot_risk}, {"pot_initial", c.pot_initial},
           {"seed", c.seed}, {"threads", c.threads}, {"verbose", c.verbose}};
@@ -224,6 +225,8 @@ FusionConfig ConfigFromJson(const nlohmann::json& j) {
   Get(j, "scale_range", &c.scale_range);
   Get(j, "warp", &c.warp);
   Get(j, "normalize", &c.normalize);
+  c.mask_channel = false;  // absent in files written before the option existed
+  Get(j, "mask_channel", &c.mask_channel);
   Get(j, "knn", &c.knn);
   Get(j, "bank", &c.bank);
   Get(j, "validation_fraction", &c.validation_fraction);
@@ -346,11 +349,14 @@ struct FusionModel::Impl {
   bool has_norm = false;
   MetricNormalizer norm;
   std::vector<std::string> metric_names;
+  std::map<std::string, std::string> attachments;
   Net net{nullptr}, mom{nullptr};
   torch::Tensor bank_l, bank_m, bank_j;  // [n, k] training embeddings
   std::mt19937_64 rng;
 
   int64_t VocabSize() const { return kFirstTemplate + static_cast<int64_t>(vocab.size()); }
+  // Columns per row of Sample::values.
+  int InputWidth() const { return stats.dims * (cfg.mask_channel ? 2 : 1); }
 
   void BuildNets() {
     torch::manual_seed(cfg.seed);
@@ -377,6 +383,8 @@ struct FusionModel::Impl {
   }
 
   Status ToSample(const LogMetricWindow& w, Sample* s) const {
+    s->start = w.start;
+    s->end = w.end;
     s->ids.clear();
     for (uint32_t t : w.templates) {
       if (static_cast<int>(s->ids.size()) >= cfg.max_len) break;
@@ -399,15 +407,18 @@ struct FusionModel::Impl {
         if (!f || static_cast<int>(f->size()) != w.dims)
           return Status::InvalidArgument("fusion: no normaliser for scope " + w.scope);
       }
-      s->values.resize(w.values.size());
-      for (size_t c = 0; c < w.values.size(); ++c) {
-        double v = w.values[c];
-        if (f) {
-          const auto& ft = (*f)[c % static_cast<size_t>(w.dims)];
-          v = (v - ft.mean) / ft.sd;
+      const int d = w.dims, C = InputWidth();
+      s->values.assign(static_cast<size_t>(w.steps) * C, 0.0f);
+      const bool have_mask = w.mask.size() == w.values.size();
+      for (int t = 0; t < w.steps; ++t)
+        for (int j = 0; j < d; ++j) {
+          const size_t c = static_cast<size_t>(t) * d + j;
+          double v = w.values[c];
+          if (f) v = (v - (*f)[j].mean) / (*f)[j].sd;
+          float* row = &s->values[static_cast<size_t>(t) * C];
+          row[j] = std::isfinite(v) ? static_cast<float>(v) : 0.0f;
+          if (cfg.mask_channel) row[d + j] = have_mask ? (w.mask[c] ? 1.0f : 0.0f) : 1.0f;
         }
-        s->values[c] = std::isfinite(v) ? static_cast<float>(v) : 0.0f;
-      }
     } else {
       s->metrics = false;
     }
@@ -429,7 +440,7 @@ struct FusionModel::Impl {
 
   std::vector<float> AugMetric(const std::vector<float>& v) {
     if (!cfg.augment) return v;
-    const int T = stats.steps, d = stats.dims;
+    const int T = stats.steps, d = stats.dims, C = InputWidth();
     std::vector<float> out(v.size());
     std::uniform_real_distribution<double> u(-1, 1);
     std::normal_distribution<float> noise(0.0f, static_cast<float>(cfg.noise_sd));
@@ -441,9 +452,10 @@ struct FusionModel::Impl {
       const int lo = static_cast<int>(std::floor(pos));
       const int hi = std::min(lo + 1, T - 1);
       const float w = static_cast<float>(pos - lo);
-      for (int f = 0; f < d; ++f) {
-        const float x = (1 - w) * v[size_t(lo) * d + f] + w * v[size_t(hi) * d + f];
-        out[size_t(t) * d + f] = x * scale + (cfg.noise_sd > 0 ? noise(rng) : 0.0f);
+      for (int f = 0; f < C; ++f) {
+        const float x = (1 - w) * v[size_t(lo) * C + f] + w * v[size_t(hi) * C + f];
+        // Mask channels (f >= d) are warped with the values but not scaled or noised.
+        out[size_t(t) * C + f] = f < d ? x * scale + (cfg.noise_sd > 0 ? noise(rng) : 0.0f) : x;
       }
     }
     return out;
@@ -468,9 +480,10 @@ struct FusionModel::Impl {
 
   torch::Tensor MetricBatch(const std::vector<const std::vector<float>*>& vals) const {
     const int64_t B = vals.size();
-    auto x = torch::empty({B, stats.steps, stats.dims}, torch::kFloat);
+    const int64_t C = InputWidth();
+    auto x = torch::empty({B, stats.steps, C}, torch::kFloat);
     float* p = x.data_ptr<float>();
-    for (int64_t b = 0; b < B; ++b) std::copy(vals[b]->begin(), vals[b]->end(), p + b * stats.steps * stats.dims);
+    for (int64_t b = 0; b < B; ++b) std::copy(vals[b]->begin(), vals[b]->end(), p + b * stats.steps * C);
     return x;
   }
 
@@ -669,20 +682,49 @@ struct FusionModel::Impl {
     }
   }
 
-  // Mean cosine distance of each row of z to its `knn` nearest rows of bank
-  // (leave_one_out: z is the bank itself, self excluded). [n] doubles.
-  std::vector<double> Knn(const torch::Tensor& z, const torch::Tensor& bank, bool leave_one_out) const {
+  // Mean cosine distance of each row of z to its `knn` nearest rows of bank.
+  // self (the bank's own samples, row i = bank row i) makes it leave-out:
+  // bank rows whose window overlaps row i's (itself included) are excluded,
+  // so an overlapping near-copy of a window does not count as its neighbour.
+  // [n] doubles; NaN where no neighbour is left.
+  std::vector<double> Knn(const torch::Tensor& z, const torch::Tensor& bank,
+                          const std::vector<const Sample*>* self = nullptr) const {
     std::vector<double> out(z.size(0), kNaN);
     if (!bank.defined() || bank.size(0) == 0 || z.size(0) == 0) return out;
     torch::NoGradGuard ng;
-    auto d = 1.0 - torch::mm(z, bank.t());  // [n, m]
-    if (leave_one_out) d.fill_diagonal_(std::numeric_limits<float>::infinity());
-    const int64_t avail = bank.size(0) - (leave_one_out ? 1 : 0);
-    if (avail < 1) return out;
-    const int64_t k = std::min<int64_t>(cfg.knn, avail);
-    auto top = std::get<0>(d.topk(k, 1, /*largest=*/false)).mean(1).contiguous();
-    auto a = top.accessor<float, 1>();
-    for (int64_t i = 0; i < z.size(0); ++i) out[i] = a[i];
+    const int64_t m = bank.size(0);
+    const int64_t k = std::min<int64_t>(cfg.knn, m);
+    torch::Tensor bs, be;
+    if (self) {
+      assert(static_cast<int64_t>(self->size()) == m && z.size(0) == m);
+      std::vector<int64_t> st, en;
+      for (const Sample* x : *self) {
+        st.push_back(x->start);
+        en.push_back(std::max(x->end, x->start + 1));  // a window without a span overlaps only itself
+      }
+      bs = torch::tensor(st, torch::kLong);
+      be = torch::tensor(en, torch::kLong);
+    }
+    // Rows in chunks so that the [rows, m] distance matrix stays small.
+    constexpr int64_t kRows = 1024;
+    for (int64_t r0 = 0; r0 < z.size(0); r0 += kRows) {
+      const int64_t nr = std::min<int64_t>(kRows, z.size(0) - r0);
+      auto d = 1.0 - torch::mm(z.narrow(0, r0, nr), bank.t());  // [nr, m]
+      if (self) {
+        auto rs = bs.narrow(0, r0, nr).unsqueeze(1), re = be.narrow(0, r0, nr).unsqueeze(1);
+        auto overlap = (bs.unsqueeze(0) < re) & (rs < be.unsqueeze(0));  // [nr, m]
+        d.masked_fill_(overlap, std::numeric_limits<float>::infinity());
+      }
+      auto top = std::get<0>(d.topk(k, 1, /*largest=*/false)).contiguous();
+      auto a = top.accessor<float, 2>();
+      for (int64_t i = 0; i < nr; ++i) {
+        double sum = 0;
+        int cnt = 0;
+        for (int64_t j = 0; j < k; ++j)
+          if (std::isfinite(a[i][j])) sum += a[i][j], ++cnt;
+        if (cnt > 0) out[r0 + i] = sum / cnt;
+      }
+    }
     return out;
   }
 
@@ -692,7 +734,7 @@ struct FusionModel::Impl {
                     std::vector<double>* single_metric = nullptr) const {
     torch::Tensor zl, zm, zj;
     EmbedSamples(ss, &zl, &zm, &zj);
-    auto kl = Knn(zl, bank_l, false), km = Knn(zm, bank_m, false), kj = Knn(zj, bank_j, false);
+    auto kl = Knn(zl, bank_l), km = Knn(zm, bank_m), kj = Knn(zj, bank_j);
     torch::Tensor cosv = (zl * zm).sum(1).contiguous();
     auto ca = cosv.accessor<float, 1>();
     const FusionStats& st = stats;
@@ -819,6 +861,15 @@ Status FusionModel::Impl::Fit(const std::vector<LogMetricWindow>& train, const M
   EmbeddingQueue ql(cfg.momentum ? cfg.queue : 0, cfg.embedding),
       qm(cfg.momentum ? cfg.queue : 0, cfg.embedding);
   torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(cfg.lr));
+  // Hard negative of window i: the next training window that does not overlap
+  // it (with overlapping windows the very next one is a near-copy, i.e. a
+  // false negative).
+  std::vector<size_t> next_disjoint(n_train, n_train);
+  for (size_t i = 0, j = 0; i < n_train; ++i) {
+    j = std::max(j, i + 1);
+    while (j < n_train && samples[j].start < samples[i].end && samples[i].end > samples[i].start) ++j;
+    next_disjoint[i] = j;
+  }
   const size_t steps_per_epoch = (usable.size() + cfg.batch - 1) / cfg.batch;
   const size_t total_steps = std::max<size_t>(1, steps_per_epoch * cfg.epochs);
   size_t step = 0;
@@ -837,9 +888,10 @@ Status FusionModel::Impl::Fit(const std::vector<LogMetricWindow>& train, const M
       while (batch.size() < static_cast<size_t>(cfg.batch) && cursor < perm.size()) {
         const size_t i = perm[cursor++];
         if (in.insert(i).second) batch.push_back(&samples[i]);
-        if (cfg.hard_negatives && i + 1 < n_train && batch.size() < static_cast<size_t>(cfg.batch) &&
-            (samples[i + 1].logs || samples[i + 1].metrics) && in.insert(i + 1).second)
-          batch.push_back(&samples[i + 1]);
+        const size_t nb = next_disjoint[i];
+        if (cfg.hard_negatives && nb < n_train && batch.size() < static_cast<size_t>(cfg.batch) &&
+            (samples[nb].logs || samples[nb].metrics) && in.insert(nb).second)
+          batch.push_back(&samples[nb]);
       }
       if (batch.empty()) break;
       const double lr =
@@ -877,9 +929,10 @@ Status FusionModel::Impl::Fit(const std::vector<LogMetricWindow>& train, const M
   torch::Tensor zl, zm, zj;
   EmbedSamples(tr, &zl, &zm, &zj);
   std::vector<int64_t> rl, rm, rb;
+  std::vector<const Sample*> tl, tm;  // the samples of bank_l, bank_m rows
   for (size_t i = 0; i < tr.size(); ++i) {
-    if (tr[i]->logs) rl.push_back(int64_t(i));
-    if (tr[i]->metrics) rm.push_back(int64_t(i));
+    if (tr[i]->logs) rl.push_back(int64_t(i)), tl.push_back(tr[i]);
+    if (tr[i]->metrics) rm.push_back(int64_t(i)), tm.push_back(tr[i]);
     if (tr[i]->logs && tr[i]->metrics) rb.push_back(int64_t(i));
   }
   auto rows = [](const torch::Tensor& z, const std::vector<int64_t>& r) {
@@ -898,15 +951,15 @@ Status FusionModel::Impl::Fit(const std::vector<LogMetricWindow>& train, const M
   bank_j = torch::zeros({0, K});
   if (cfg.mode == FusionMode::kConcat) {
     bank_j = zj.contiguous();
-    stats.scale_joint = mean_scale(Knn(bank_j, bank_j, true));
+    stats.scale_joint = mean_scale(Knn(bank_j, bank_j, &tr));
   } else {
     if (!rl.empty() && cfg.mode != FusionMode::kMetricOnly) {
       bank_l = rows(zl, rl);
-      stats.scale_log = mean_scale(Knn(bank_l, bank_l, true));
+      stats.scale_log = mean_scale(Knn(bank_l, bank_l, &tl));
     }
     if (!rm.empty() && cfg.mode != FusionMode::kLogOnly) {
       bank_m = rows(zm, rm);
-      stats.scale_metric = mean_scale(Knn(bank_m, bank_m, true));
+      stats.scale_metric = mean_scale(Knn(bank_m, bank_m, &tm));
     }
     if (!rb.empty() && cfg.mode == FusionMode::kFused) {
       auto c = (rows(zl, rb) * rows(zm, rb)).sum(1);
@@ -957,13 +1010,7 @@ Status FusionModel::Impl::Fit(const std::vector<LogMetricWindow>& train, const M
 
 nlohmann::json FusionModel::Impl::NormalizerJson() const {
   if (!has_norm) return nullptr;
-  nlohmann::json scopes = nlohmann::json::object();
-  const auto* f = norm.Find(stats.scope);
-  nlohmann::json arr = nlohmann::json::array();
-  for (const auto& x : *f) arr.push_back({{"name", x.name}, {"mean", x.mean}, {"sd", x.sd}, {"count", x.count}});
-  scopes[stats.scope] = std::move(arr);
-  return {{"format", MetricNormalizer::kFormatTag}, {"version", MetricNormalizer::kFormatVersion},
-          {"scopes", std::move(scopes)}};
+  return nlohmann::json::parse(norm.ToJson());
 }
 
 FusionModel::FusionModel(const FusionConfig& cfg) : impl_(std::make_unique<Impl>()) { impl_->cfg = cfg; }
@@ -1063,9 +1110,14 @@ Status FusionModel::Explain(const LogMetricWindow& window, int top, FusionAttrib
       variants.push_back(std::move(s));
     }
   const int d = base.metrics ? impl_->stats.dims : 0;
+  const int C = impl_->InputWidth();
   for (int f = 0; f < d; ++f) {
+    // The column at its training mean, observed in every cell.
     Sample s = base;
-    for (int t = 0; t < impl_->stats.steps; ++t) s.values[size_t(t) * d + f] = 0.0f;
+    for (int t = 0; t < impl_->stats.steps; ++t) {
+      s.values[size_t(t) * C + f] = 0.0f;
+      if (impl_->cfg.mask_channel) s.values[size_t(t) * C + d + f] = 1.0f;
+    }
     variants.push_back(std::move(s));
   }
   std::vector<const Sample*> p;
@@ -1103,6 +1155,7 @@ Status FusionModel::Save(const std::string& path) const {
   h["vocab"] = m.vocab;
   h["normalizer"] = m.NormalizerJson();
   h["metric_names"] = m.metric_names;
+  h["attachments"] = m.attachments;
   h["stats"] = {{"vocab", s.vocab}, {"dims", s.dims}, {"steps", s.steps}, {"scope", s.scope},
                 {"train_windows", s.train_windows}, {"validation_windows", s.validation_windows},
                 {"train_pairs", s.train_pairs}, {"train_log_only", s.train_log_only},
@@ -1130,6 +1183,15 @@ Status FusionModel::Save(const std::string& path) const {
   Status st = WriteModelFile(path, std::move(h), blob.str());
   if (!st.ok()) return Status::IOError("fusion: " + st.message());
   return Status::OK();
+}
+
+void FusionModel::SetAttachment(const std::string& name, std::string text) {
+  impl_->attachments[name] = std::move(text);
+}
+
+const std::string* FusionModel::Attachment(const std::string& name) const {
+  auto it = impl_->attachments.find(name);
+  return it == impl_->attachments.end() ? nullptr : &it->second;
 }
 
 const FusionConfig& FusionModel::config() const { return impl_->cfg; }
@@ -1182,6 +1244,7 @@ Status LoadFusionModel(const std::string& path, std::unique_ptr<FusionModel>* ou
     m.vocab = h.at("vocab").get<std::vector<uint32_t>>();
     for (size_t i = 0; i < m.vocab.size(); ++i) m.dense[m.vocab[i]] = kFirstTemplate + static_cast<int64_t>(i);
     m.metric_names = h.at("metric_names").get<std::vector<std::string>>();
+    Get(h, "attachments", &m.attachments);
     const auto& s = h.at("stats");
     FusionStats& st = m.stats;
     st.vocab = s.at("vocab").get<int>();
@@ -1213,19 +1276,7 @@ Status LoadFusionModel(const std::string& path, std::unique_ptr<FusionModel>* ou
     const auto& nj = h.at("normalizer");
     m.has_norm = !nj.is_null();
     if (m.has_norm) {
-      // MetricNormalizer reads files only: round-trip through a private temporary file.
-      static std::atomic<int> counter{0};
-      const auto tmp = std::filesystem::temp_directory_path() /
-                       ("triad-fusion-norm-" + std::to_string(getpid()) + "-" +
-                        std::to_string(counter++) + ".json");
-      {
-        std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
-        o << nj.dump();
-        if (!o) return Status::IOError("fusion: cannot write " + tmp.string());
-      }
-      Status ns = MetricNormalizer::Load(tmp.string(), &m.norm);
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
+      Status ns = MetricNormalizer::FromJson(nj.dump(), &m.norm);
       if (!ns.ok()) return Status::Corruption(path + ": normaliser: " + ns.message());
       const auto* ft = m.norm.Find(st.scope);
       if (!ft || static_cast<int>(ft->size()) != st.dims)

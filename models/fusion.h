@@ -11,10 +11,14 @@
 //   f_M: [T, d] z-scores -> Conv1d with each kernel size (3, 5, 7; "same"
 //        padding) -> concat -> ReLU -> BiLSTM -> final forward and backward
 //        states concatenated -> projection head -> L2 normalisation.
+//        With mask_channel the input is [T, 2d]: z-scores ++ the window's
+//        observed mask (1 = the cell had a sample).
 // Training (self-supervised, on normal windows; labels are never read):
 // symmetric InfoNCE between z_L and z_M of the same window (log->metric and
 // metric->log, temperature 0.07). Batches hold pairs of temporally adjacent
-// windows, so the hardest in-batch negatives are the neighbouring windows.
+// windows (the next window that does not overlap, so that with overlapping
+// windows a near-copy is not used as a negative), so the hardest in-batch
+// negatives are the neighbouring windows.
 // With momentum on, keys come from momentum copies of the encoders
 // (theta_k <- m theta_k + (1 - m) theta_q, m = 0.999) and each direction adds a
 // FIFO queue of past keys as extra negatives (MoCo). Augmentations: logs
@@ -24,7 +28,8 @@
 // for the modality they have (only with augmentation on).
 //
 // Score (higher = more anomalous), each term divided by its mean on the
-// training windows (leave-one-out for the k-NN terms), so terms are unit-free:
+// training windows (for the k-NN terms leaving out every training window that
+// overlaps the one scored, itself included), so terms are unit-free:
 //   both modalities:  (1 - cos(z_L, z_M)) / s_D + (knn_L / s_L + knn_M / s_M) / 2
 //   logs only:        knn_L / s_L      metrics only: knn_M / s_M
 // where knn_X is the mean cosine distance to the `knn` nearest training
@@ -96,6 +101,11 @@ struct FusionConfig {
   double scale_range = 0.2;    // metrics: x *= U[1 - r, 1 + r]
   double warp = 1.0;           // metrics: time warp amplitude, in cells (0: off)
   bool normalize = true;       // z-score metrics with a MetricNormalizer fitted on the training windows
+  // Metric encoder input: the window's missing-data mask as d extra channels
+  // ([T, d] values ++ [T, d] mask -> [T, 2d]), so a carried-forward or absent
+  // cell is not mistaken for an observed value. Models saved before this
+  // option existed load with false.
+  bool mask_channel = true;
   // Scoring and threshold.
   int knn = 5;
   int bank = 4096;                  // training embeddings kept for k-NN (evenly subsampled)
@@ -183,6 +193,12 @@ class FusionModel {
   // One file: JSON header line (format, version, config, vocabulary,
   // normaliser, scales, thresholds) + LibTorch archive (weights, k-NN banks).
   Status Save(const std::string& path) const;
+
+  // Opaque named texts saved with the model (e.g. the CLI's Drain parser and
+  // window options); replaced when the name exists.
+  void SetAttachment(const std::string& name, std::string text);
+  // The attachment `name`, or nullptr.
+  const std::string* Attachment(const std::string& name) const;
 
   const FusionConfig& config() const;
   const FusionStats& stats() const;

@@ -4,7 +4,8 @@
 //     system-scope windows of 60 s every 15 s (overlapping), labels from the
 //     simulator's ground truth;
 //   * Nezha Train-Ticket 2023-01-29 and Online Boutique 2022-08-22/23
-//     (per-pod metric CSVs + the log CSVs; system scope, 60 s windows).
+//     (per-pod metric CSVs + the log CSVs, loaded with eval/nezha_dataset.h;
+//     system scope, 60 s windows).
 // Prints P/R/F1 at the model's own label-free threshold (0.99 quantile of
 // held-out normal validation windows), PR-AUC, ROC-AUC, best F1 over
 // thresholds (oracle, for reference), training time, and inference latency
@@ -20,6 +21,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,8 +29,7 @@
 #include "align/log_metric_windows.h"
 #include "detect/esd.h"
 #include "eval/metrics.h"
-#include "ingest/dataset_csv.h"
-#include "ingest/metric_csv.h"
+#include "eval/nezha_dataset.h"
 #include "ingest/nezha_faults.h"
 #include "models/fusion.h"
 #include "sim/simulator.h"
@@ -85,12 +86,17 @@ void Print(const std::vector<Row>& rows) {
   std::fflush(stdout);
 }
 
+// Epochs of every variant: 10 (simulator), 5 on Nezha (2-core run-time budget);
+// TRIAD_FUSION_EPOCHS overrides both.
+int g_epochs = 10;
+
 FusionConfig EvalConfig(const Variant& v) {
   FusionConfig c;
   c.mode = v.mode;
   c.momentum = v.momentum;
   c.augment = v.augment;
-  c.epochs = 10;
+  c.epochs = g_epochs;
+  if (const char* e = std::getenv("TRIAD_FUSION_EPOCHS")) c.epochs = std::max(1, std::atoi(e));
   c.batch = 64;
   c.max_len = 64;
   c.threads = 2;
@@ -110,6 +116,12 @@ void EvalVariants(const std::string& dataset, const std::vector<LogMetricWindow>
     const auto t0 = Clock::now();
     Status s = m.Fit(train, schema);
     const double train_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (s.code() == Status::Code::kInvalidArgument && s.ToString().find("no training window has data") !=
+                                                          std::string::npos) {
+      // E.g. log-only on Nezha OB: no training window has logs. Not an error of the model.
+      fmt::print("{} / {}: not trainable here: {}\n", dataset, v.name, s.ToString());
+      continue;
+    }
     ASSERT_TRUE(s.ok()) << v.name << ": " << s.ToString();
     std::vector<FusionScore> sc;
     const auto b0 = Clock::now();
@@ -120,6 +132,7 @@ void EvalVariants(const std::string& dataset, const std::vector<LogMetricWindow>
     std::vector<FusionScore> one;
     for (size_t i = 0; i < n1; ++i) ASSERT_TRUE(m.Score({tp[i]}, &one).ok());
     const double lat1_ms = 1e3 * std::chrono::duration<double>(Clock::now() - s0).count() / double(n1);
+    double roc_all = 0;
     for (int pass = 0; pass < (log_subset ? 2 : 1); ++pass) {
       std::vector<double> score;
       std::vector<int> flag, label;
@@ -137,6 +150,7 @@ void EvalVariants(const std::string& dataset, const std::vector<LogMetricWindow>
       r.train_s = train_s;
       r.lat1_ms = lat1_ms;
       r.latb_ms = batched_ms;
+      if (pass == 0) roc_all = r.roc_auc;
       rows->push_back(r);
     }
     const FusionStats& st = m.stats();
@@ -168,7 +182,7 @@ void EvalVariants(const std::string& dataset, const std::vector<LogMetricWindow>
       ASSERT_EQ(pts.size(), tp.size());
     }
     // The score must not be worse than chance by a margin on the whole test set.
-    EXPECT_GT(rows->back().roc_auc, 0.3) << dataset << " " << v.name;
+    EXPECT_GT(roc_all, 0.3) << dataset << " " << v.name;
   }
   if (esd) {
     for (bool hybrid : {false, true}) {
@@ -201,6 +215,7 @@ void Split(std::vector<LogMetricWindow>& all, TimeNs split, std::vector<LogMetri
 }
 
 TEST(FusionEval, Simulator) {
+  g_epochs = 10;
   SimConfig sc;
   sc.seed = 7;
   sc.minutes = 60;
@@ -241,28 +256,27 @@ TEST(FusionEval, Simulator) {
   Print(rows);
 }
 
-// Logs + metrics of a Nezha day into `b`; faults appended.
-bool LoadNezhaDay(const fs::path& day, LogMetricWindowBuilder* b, std::vector<FaultEvent>* faults) {
+// Loads a Nezha day with eval/nezha_dataset.h (sharing one Drain parser
+// across days) and replays its metrics and logs into `b`; faults appended.
+// Returns false when the day is absent.
+bool FeedNezhaDay(const fs::path& day, const std::shared_ptr<DrainParser>& parser,
+                  LogMetricWindowBuilder* b, std::vector<FaultEvent>* faults) {
   if (!fs::exists(day / "fault_list.json") || !fs::exists(day / "metric")) return false;
-  ReadStats rs;
-  std::vector<std::string> files;
-  for (const auto& e : fs::directory_iterator(day / "metric")) {
-    const std::string n = e.path().filename().string();
-    if (n.find("_metric.csv") != std::string::npos) files.push_back(e.path().string());
-  }
-  std::sort(files.begin(), files.end());
-  for (const auto& f : files) EXPECT_TRUE(ReadMetricCsvFile(f, {}, *b, &rs).ok()) << f;
-  // Log files in time order (the builder watermarks sources).
-  std::vector<std::pair<std::string, std::string>> logs;  // (HH_MM, path)
-  for (const char* sub : {"fault/log", "normal/log"})
-    if (fs::exists(day / sub))
-      for (const auto& e : fs::directory_iterator(day / sub))
-        logs.push_back({e.path().filename().string(), e.path().string()});
-  std::sort(logs.begin(), logs.end());
-  for (const auto& [n, f] : logs) EXPECT_TRUE(ReadNezhaLogCsv(f, *b, &rs).ok()) << f;
-  ReadStats fs_stats;
-  EXPECT_TRUE(LoadFaultEvents((day / "fault_list.json").string(), {}, faults, &fs_stats).ok());
-  fmt::print("{}: {} metric files, {} log files, {}\n", day.string(), files.size(), logs.size(), rs.Summary());
+  NezhaLoadOptions lo;
+  lo.parser = parser;
+  NezhaDay d;
+  Status s = LoadNezhaDay(day.string(), lo, &d);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  if (!s.ok()) return false;
+  const auto t0 = Clock::now();
+  ReplayNezhaDay(d, *b, /*metrics=*/true, /*logs=*/true, /*spans=*/false);
+  faults->insert(faults->end(), d.faults.begin(), d.faults.end());
+  fmt::print("{}: {} pods with metrics, {} logs ({} templates so far), {} faults; load: {}; replay into the "
+             "window builder {:.2f} s; {}\n",
+             day.string(), d.metrics.size(), d.logs.size(), parser->num_templates(), d.faults.size(),
+             d.times.Summary(), std::chrono::duration<double>(Clock::now() - t0).count(),
+             d.read_stats.Summary());
+  std::fflush(stdout);
   return true;
 }
 
@@ -273,9 +287,12 @@ void EvalNezha(const std::string& name, const std::vector<fs::path>& days, bool 
   o.per_service = false;
   LogMetricWindowBuilder b(o);
   std::vector<FaultEvent> faults;
+  auto parser = std::make_shared<DrainParser>();
   for (const auto& d : days)
-    if (!LoadNezhaDay(d, &b, &faults)) return;
+    if (!FeedNezhaDay(d, parser, &b, &faults)) return;
+  const auto tb = Clock::now();
   auto all = b.Build();
+  fmt::print("{}: window build {:.2f} s\n", name, std::chrono::duration<double>(Clock::now() - tb).count());
   LabelWindows(faults, &all);
   std::sort(faults.begin(), faults.end(), [](const auto& a, const auto& c) { return a.start < c.start; });
   // Split: one day for training, the next for testing (OB); within one day (TT),
@@ -327,6 +344,7 @@ TEST(FusionEval, Nezha) {
   if (!fs::exists(tt / "metric") && !fs::exists(ob1 / "metric"))
     GTEST_SKIP() << "no Nezha data under " << root;
   std::vector<Row> rows;
+  g_epochs = 5;
   if (fs::exists(tt / "metric")) EvalNezha("Nezha TT 2023-01-29", {tt}, false, &rows);
   if (fs::exists(ob1 / "metric") && fs::exists(ob2 / "metric"))
     EvalNezha("Nezha OB train 08-22, test 08-23", {ob1, ob2}, true, &rows);

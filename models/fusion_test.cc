@@ -144,6 +144,9 @@ FusionConfig TinyConfig() {
   c.threads = 2;
   c.verbose = false;
   c.quantile = 0.95;
+  // The synthetic windows are fully observed: a constant mask channel only
+  // changes the random initialisation (FusionMask tests the channel).
+  c.mask_channel = false;
   return c;
 }
 
@@ -342,6 +345,64 @@ TEST_F(FusionModelTest, SaveLoadGivesIdenticalScores) {
   EXPECT_EQ(x, nullptr);
   std::remove(path.c_str());
   std::remove(other.c_str());
+}
+
+TEST_F(FusionModelTest, AttachmentsAndMaskOptionSurviveSaveLoad) {
+  EXPECT_TRUE(FusionConfig().mask_channel);  // the default (TinyConfig turns it off)
+  const std::string path = TempPath("attach.bin");
+  FusionModel& m = *model_;
+  m.SetAttachment("drain", "{\"format\":\"triad-drain\",\n\"x\":1}");
+  m.SetAttachment("windows", "a");
+  m.SetAttachment("windows", "b");  // replaced
+  ASSERT_TRUE(m.Save(path).ok());
+  std::unique_ptr<FusionModel> loaded;
+  ASSERT_TRUE(LoadFusionModel(path, &loaded).ok());
+  std::remove(path.c_str());
+  ASSERT_NE(loaded->Attachment("drain"), nullptr);
+  EXPECT_EQ(*loaded->Attachment("drain"), "{\"format\":\"triad-drain\",\n\"x\":1}");
+  EXPECT_EQ(*loaded->Attachment("windows"), "b");
+  EXPECT_EQ(loaded->Attachment("nosuch"), nullptr);
+  EXPECT_EQ(loaded->config().mask_channel, m.config().mask_channel);
+}
+
+// The metric encoder reads the missing-data mask: the same values with some
+// cells marked unobserved (carried forward by the window builder) embed
+// differently iff mask_channel is on.
+TEST(FusionMask, MaskChannelChangesTheMetricEmbedding) {
+  for (bool mask_channel : {true, false}) {
+    FusionConfig c = TinyConfig();
+    c.mode = FusionMode::kMetricOnly;
+    c.epochs = 2;
+    c.mask_channel = mask_channel;
+    FusionModel m(c);
+    ASSERT_TRUE(m.Fit(NormalWindows(60, 3), Schema()).ok());
+    std::mt19937_64 rng(9);
+    LogMetricWindow full = MakeWindow(1, 1, rng, 0);
+    LogMetricWindow gappy = full;  // identical values
+    for (int t = 2; t < kT; ++t) gappy.mask[size_t(t) * kD + 0] = 0;
+    std::vector<const LogMetricWindow*> p = {&full, &gappy};
+    std::vector<float> zm;
+    ASSERT_TRUE(m.Embed(p, nullptr, &zm).ok());
+    ASSERT_EQ(zm.size(), 2u * c.embedding);
+    double diff = 0;
+    for (int j = 0; j < c.embedding; ++j) diff += std::fabs(zm[j] - zm[c.embedding + j]);
+    if (mask_channel) EXPECT_GT(diff, 1e-4);
+    else EXPECT_EQ(diff, 0.0);
+    // Explain still names metrics (the mask columns are not features).
+    FusionAttribution a;
+    ASSERT_TRUE(m.Explain(gappy, -1, &a).ok());
+    EXPECT_EQ(a.metrics.size(), size_t(kD));
+    // A file saved without the option loads it as saved.
+    const std::string path = TempPath("mask.bin");
+    ASSERT_TRUE(m.Save(path).ok());
+    std::unique_ptr<FusionModel> loaded;
+    ASSERT_TRUE(LoadFusionModel(path, &loaded).ok());
+    std::remove(path.c_str());
+    EXPECT_EQ(loaded->config().mask_channel, mask_channel);
+    std::vector<float> zl2;
+    ASSERT_TRUE(loaded->Embed(p, nullptr, &zl2).ok());
+    EXPECT_EQ(zl2, zm);
+  }
 }
 
 TEST(FusionMomentum, UpdateFormula) {
