@@ -471,8 +471,16 @@ void PrintBinned(const std::string& tag, const std::vector<ModelResult>& rs) {
   const std::vector<std::pair<uint32_t, uint32_t>> bins = {
       {1, 7}, {8, 32}, {33, 64}, {65, 128}, {129, 100000}};
   std::vector<std::string> h{"model", "by"};
-  for (auto [lo, hi] : bins)
-    h.push_back(std::to_string(lo) + (hi < 100000 ? "-" + std::to_string(hi) : "+"));
+  for (auto [lo, hi] : bins) {
+    std::string name = std::to_string(lo);
+    if (hi < 100000) {
+      name += '-';
+      name += std::to_string(hi);
+    } else {
+      name += '+';
+    }
+    h.push_back(name);
+  }
   Table t{h, {}};
   for (const auto& r : rs)
     for (bool by_pos : {false, true}) {
