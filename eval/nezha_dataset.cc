@@ -54,6 +54,7 @@ class Interner {
 };
 
 struct Loader {
+  Loader(const NezhaLoadOptions& o, NezhaDay* d) : opts(o), day(d) {}
   const NezhaLoadOptions& opts;
   NezhaDay* day;
   Interner services, pods;
@@ -67,7 +68,8 @@ struct Loader {
     if (p == pod_service.size()) pod_service.push_back(services.Id(service.empty() ? pod : service));
     return p;
   }
-  // True iff t is inside the accepted range; else counts a skip.
+  // True iff t is inside the accepted range; else counts a skip (`line` is
+  // the record's ordinal in its file: the readers do not pass line numbers on).
   bool InRange(TimeNs t, const std::string& source, uint64_t line) {
     if (t >= lo && t < hi) return true;
     day->read_stats.Skip(source, line, "time outside the day (+- slack)");
@@ -151,8 +153,7 @@ class MetricSink : public TelemetrySink {
       instance_ = m.instance;
       service_ = m.service;
     }
-    auto [it, inserted] = cols_.emplace(m.name, 0);
-    (void)it;
+    cols_.emplace(m.name, 0);
     samples_.push_back({m.time, m.name, m.value});
   }
   bool Finish(NezhaPodMetrics* out) {
@@ -250,7 +251,7 @@ Status LoadNezhaDay(const std::string& dir, const NezhaLoadOptions& opts, NezhaD
   out->dir = dir;
   const fs::path root(dir);
   if (!fs::exists(root / "fault_list.json")) return Status::NotFound(dir + ": no fault_list.json");
-  Loader l{opts, out};
+  Loader l(opts, out);
   // The day's date from the directory name bounds the accepted times.
   TimeNs day0 = 0;
   const std::string date = root.filename().empty() ? root.parent_path().filename().string()
