@@ -36,6 +36,23 @@ inline int Shell(const std::string& cmd, std::string* out) {
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+// Returns true iff `bin --help` lists the sub-command `name` (commands that need
+// LibTorch are absent from a torch-free build; `bin name --help` would still exit 0
+// there, printing the main help).
+inline bool HasCommand(const std::string& bin, const std::string& name) {
+  std::string out;
+  if (Shell(bin + " --help", &out) != 0) return false;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t b = line.find_first_not_of(' ');
+    if (b != std::string::npos && line.compare(b, name.size(), name) == 0 &&
+        (line.size() == b + name.size() || line[b + name.size()] == ' '))
+      return true;
+  }
+  return false;
+}
+
 }  // namespace triad::testutil
 
 #endif  // TRIAD_CLI_CLI_TEST_UTIL_H_

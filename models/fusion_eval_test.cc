@@ -226,6 +226,7 @@ TEST(FusionEval, Simulator) {
   o.tau = 60 * kNsPerSec;
   o.step = 15 * kNsPerSec;
   o.per_service = false;
+  o.counter_rates = true;  // cumulative counters as per-second rates, as `triad fusion-train` does
   LogMetricWindowBuilder b(o);
   Simulator sim(sc);
   ASSERT_TRUE(sim.Run(b).ok());
@@ -285,6 +286,7 @@ void EvalNezha(const std::string& name, const std::vector<fs::path>& days, bool 
   LogMetricOptions o;
   o.tau = 60 * kNsPerSec;
   o.per_service = false;
+  o.counter_rates = true;
   LogMetricWindowBuilder b(o);
   std::vector<FaultEvent> faults;
   auto parser = std::make_shared<DrainParser>();
