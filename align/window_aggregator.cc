@@ -225,19 +225,7 @@ void WindowAggregator::OnMetric(MetricSample&& m) {
     ++g.second;
     return;
   }
-  std::string key = impl_->services[svc];
-  key += '\x1f';
-  key += m.instance;
-  key += '\x1f';
-  key += m.name;
-  for (const auto& kv : m.labels) {
-    key += '\x1f';
-    key += kv.first;
-    key += '=';
-    key += kv.second;
-  }
-  key += m.kind == MetricKind::kCounter ? "\x1f" "c" : "\x1f" "h";
-  Series& s = impl_->series[key];
+  Series& s = impl_->series[MetricSeriesKey(m)];
   s.svc = svc;
   s.name = m.name;
   s.kind = m.kind;
@@ -406,6 +394,24 @@ std::vector<WindowFeatures> DropPartialEdgeWindows(std::vector<WindowFeatures> w
     if (w.start >= min_time - slack && w.end <= max_time + slack) out.push_back(std::move(w));
   return out;
 }
+
+std::string MetricSeriesKey(const MetricSample& m) {
+  std::string key = !m.service.empty() ? m.service : m.instance;
+  key += '\x1f';
+  key += m.instance;
+  key += '\x1f';
+  key += m.name;
+  for (const auto& kv : m.labels) {
+    key += '\x1f';
+    key += kv.first;
+    key += '=';
+    key += kv.second;
+  }
+  key += m.kind == MetricKind::kCounter ? "\x1f" "c" : "\x1f" "h";
+  return key;
+}
+
+bool PlausibleEventTime(TimeNs t) { return Plausible(t); }
 
 std::vector<WindowFeatures> WindowsInRange(const std::vector<WindowFeatures>& windows,
                                            TimeNs from, TimeNs to) {

@@ -95,6 +95,15 @@ std::vector<WindowFeatures> DropPartialEdgeWindows(std::vector<WindowFeatures> w
                                                    TimeNs min_time, TimeNs max_time,
                                                    TimeNs slack);
 
+// The identity of a counter or histogram series, as WindowAggregator keys it
+// to turn cumulative samples into per-window deltas: service (the instance
+// when the service is empty), instance, name, labels and kind.
+std::string MetricSeriesKey(const MetricSample& m);
+
+// Returns true iff `t` is a plausible event time (2000-01-01 <= t <
+// 2200-01-01); WindowAggregator skips records outside it as implausible.
+bool PlausibleEventTime(TimeNs t);
+
 // Convenience: the windows of `windows` with start in [from, to).
 std::vector<WindowFeatures> WindowsInRange(const std::vector<WindowFeatures>& windows,
                                            TimeNs from, TimeNs to);

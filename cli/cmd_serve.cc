@@ -16,6 +16,7 @@
 #include "cli/command.h"
 #include "detect/baseline.h"
 #include "detect/pipeline.h"
+#include "serve/alert_webhook.h"
 #include "serve/ingest_server.h"
 #include "serve/online_pipeline.h"
 #include "serve/prom_metrics.h"
@@ -36,6 +37,10 @@ struct ServeArgs {
   size_t queue_records = 2000000;
   size_t max_body_mb = 32;
   int threads = 8;
+  std::string alert_webhook;
+  std::string external_url;
+  size_t alert_queue = 1000;
+  int alert_attempts = 5;
 };
 
 // The newest file in `dir` that loads as a baseline model; "" if none.
@@ -122,6 +127,24 @@ int Run(const ServeArgs& a) {
 
   PromRegistry metrics;
   OnlinePipeline pipeline(po, store.get(), det.get(), &metrics);
+  std::unique_ptr<AlertWebhook> webhook;
+  if (!a.alert_webhook.empty()) {
+    AlertWebhookOptions wo;
+    wo.url = a.alert_webhook;
+    wo.max_queue = std::max<size_t>(1, a.alert_queue);
+    wo.max_attempts = a.alert_attempts;
+    // The UI's address for the alerts' links (unknown here with port 0 unless given).
+    wo.external_url = !a.external_url.empty() ? a.external_url
+                      : so.port != 0          ? fmt::format("http://{}:{}", so.host, so.port)
+                                              : "";
+    webhook = std::make_unique<AlertWebhook>(wo, &metrics);
+    s = webhook->Start();
+    if (!s.ok()) {
+      spdlog::error("--alert-webhook: {}", s.ToString());
+      return 2;
+    }
+    pipeline.set_anomaly_hook([w = webhook.get()](const AnomalyRow& row) { w->Enqueue(row); });
+  }
   s = pipeline.Start();
   if (!s.ok()) {
     spdlog::error("{}", s.ToString());
@@ -145,6 +168,7 @@ int Run(const ServeArgs& a) {
   auto t0 = std::chrono::steady_clock::now();
   server.Stop();
   pipeline.Shutdown();
+  if (webhook) webhook->Shutdown(std::chrono::seconds(5));  // deliver what is queued, briefly
   s = pipeline.last_store_error();
   spdlog::info("stopped in {:.2f} s", std::chrono::duration<double>(
                                           std::chrono::steady_clock::now() - t0).count());
@@ -172,6 +196,12 @@ void Setup(CLI::App& app) {
   cmd->add_option("--queue-records", a->queue_records, "Bounded queue: records");
   cmd->add_option("--max-body-mb", a->max_body_mb, "Request body cap after decompression (MiB)");
   cmd->add_option("--threads", a->threads, "HTTP worker threads");
+  cmd->add_option("--alert-webhook", a->alert_webhook,
+                  "POST new anomalies to this Alertmanager-compatible webhook (http://host:port/path)");
+  cmd->add_option("--external-url", a->external_url,
+                  "This server's URL as users reach it (links in alerts; default: --listen)");
+  cmd->add_option("--alert-queue", a->alert_queue, "Alerts waiting for the webhook (more are dropped)");
+  cmd->add_option("--alert-attempts", a->alert_attempts, "POST attempts per alert batch");
   cmd->callback([a] { SetExitCode(Run(*a)); });
 }
 

@@ -15,6 +15,7 @@
 
 #include "cli/cli_test_util.h"
 #include "ingest/otlp_json.h"
+#include "serve/serve_test_util.h"
 #include "serve/store.h"
 
 namespace triad {
@@ -29,24 +30,9 @@ TEST(CmdServeTest, ListensIngestsAndStopsCleanlyOnSigterm) {
   std::filesystem::create_directories(dir);
   const std::string out = (dir / "out.txt").string();
   const std::string db = (dir / "t.db").string();
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    FILE* f = std::freopen(out.c_str(), "w", stdout);
-    (void)f;
-    execl(bin, bin, "serve", "--listen", "127.0.0.1:0", "--db", db.c_str(), "--token", "tok",
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int port = 0;
-  std::regex re("listening on http://127\\.0\\.0\\.1:(\\d+)");
-  for (int i = 0; i < 500 && port == 0; ++i) {
-    std::smatch m;
-    std::string text = testutil::ReadAll(out);
-    if (std::regex_search(text, m, re)) port = std::stoi(m[1]);
-    else std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ASSERT_GT(port, 0) << testutil::ReadAll(out);
+  testutil::ServeProcess serve(bin, {"--db", db, "--token", "tok"}, out);
+  const int port = serve.port();
+  ASSERT_GT(port, 0) << serve.output();
   httplib::Client cli("127.0.0.1", port);
   auto r = cli.Get("/healthz");
   ASSERT_TRUE(r);
@@ -62,11 +48,7 @@ TEST(CmdServeTest, ListensIngestsAndStopsCleanlyOnSigterm) {
   r = cli.Post("/v1/logs", WriteOtlpLogs({l, l}), "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
-  ASSERT_EQ(kill(pid, SIGTERM), 0);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(serve.Stop(), 0);
   // The accepted logs were processed: their template is in the store.
   std::unique_ptr<Store> store;
   ASSERT_TRUE(Store::Open(db, &store).ok());

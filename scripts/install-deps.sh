@@ -11,6 +11,7 @@ PKGS=(
   protobuf-compiler libprotobuf-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
+  chromium
 )
 
 missing=()

@@ -14,6 +14,7 @@
 #include "ingest/otlp_json.h"
 #include "ingest/otlp_proto.h"
 #include "ingest/zipkin_json.h"
+#include "serve/web_ui.h"
 
 namespace triad {
 namespace {
@@ -204,7 +205,9 @@ void IngestServer::Routes() {
   PromRegistry* m = metrics_;
 
   s.set_pre_routing_handler([this, m](const httplib::Request& req, httplib::Response& res) {
-    if (opts_.token.empty() || req.path == "/healthz" || req.path == "/readyz")
+    // The UI's static assets carry no data: the page asks for the token itself.
+    if (opts_.token.empty() || req.path == "/healthz" || req.path == "/readyz" ||
+        (req.method == "GET" && FindWebAsset(req.path) != nullptr))
       return httplib::Server::HandlerResponse::Unhandled;
     std::string auth = req.get_header_value("Authorization");
     if (auth.rfind("Bearer ", 0) == 0 && ConstantTimeEquals(auth.substr(7), opts_.token))
@@ -355,6 +358,14 @@ void IngestServer::Routes() {
     ingest(OtlpSignal::kTraces, true, req, res, reader);
   });
 
+  // The web UI (serve/web_ui.h): fixed, embedded assets; no path reaches the file system.
+  for (const WebAsset& a : WebAssets())
+    s.Get(std::string(a.path), [&a](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Content-Security-Policy", std::string(WebUiContentSecurityPolicy()));
+      res.set_header("X-Content-Type-Options", "nosniff");
+      res.set_header("Cache-Control", "no-cache");
+      res.set_content(a.body.data(), a.body.size(), std::string(a.content_type).c_str());
+    });
   s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });

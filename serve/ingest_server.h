@@ -21,10 +21,11 @@
 //   GET /api/v1/services   services with their latest score and call edges
 //   GET /api/v1/templates?limit=       log templates, most frequent first
 //   GET /api/v1/model      loaded model versions (newest = active)
+// Web UI: GET / (and /ui/app.js, /ui/app.css), embedded (serve/web_ui.h).
 // Operations: GET /healthz (process up), GET /readyz (pipeline accepting and
 // store writable), GET /metrics (Prometheus text: Triad's own counters).
 // Security: binds 127.0.0.1 unless told otherwise; with a token, every path
-// but /healthz and /readyz needs "Authorization: Bearer <token>" (401).
+// but /healthz, /readyz and the UI's static assets needs "Authorization: Bearer <token>" (401).
 // No request path reaches the file system.
 #ifndef TRIAD_SERVE_INGEST_SERVER_H_
 #define TRIAD_SERVE_INGEST_SERVER_H_

@@ -352,7 +352,9 @@ void OnlinePipeline::OnSlot(ClosedSlot&& slot) {
     scores = detector_->ScoreRange(slot.windows, slot.start, slot.end);
   auto notable_it = s.notable.find(slot.start);
   const TimeNs now = WallNow();
+  std::vector<AnomalyRow> added;  // committed with the transaction
   Status st = store_->InTransaction([&]() -> Status {
+    added.clear();
     for (const WindowFeatures& w : slot.windows)
       for (const auto& [callee, n] : w.callees)
         TRIAD_RETURN_IF_ERROR(store_->AddEdge(w.service, callee, n, w.start));
@@ -422,6 +424,10 @@ void OnlinePipeline::OnSlot(ClosedSlot&& slot) {
       row.detected = now;
       TRIAD_RETURN_IF_ERROR(store_->AddAnomaly(&row));
       s.anomalies->Add();
+      if (anomaly_hook_) {
+        row.evidence_json.clear();  // the hook gets the row without its (large) evidence
+        added.push_back(std::move(row));
+      }
     }
     TRIAD_RETURN_IF_ERROR(WriteTemplates());
     if (opts_.retention > 0 && slot.start - opts_.retention > 0)
@@ -435,6 +441,8 @@ void OnlinePipeline::OnSlot(ClosedSlot&& slot) {
     store_error_ = st;
   }
   s.windows_scored->Add(scores.size());
+  if (st.ok() && anomaly_hook_)
+    for (const AnomalyRow& row : added) anomaly_hook_(row);
   if (score_hook_)
     for (const WindowScore& sc : scores) score_hook_(sc);
   if (notable_it != s.notable.end()) s.notable.erase(notable_it);

@@ -91,6 +91,9 @@ class OnlinePipeline {
 
   // Called on the worker for every scored window (tests). Set before Start().
   void set_score_hook(std::function<void(const WindowScore&)> hook) { score_hook_ = std::move(hook); }
+  // Called on the worker for every new anomaly once it is committed to the
+  // store (row.id set), e.g. AlertWebhook::Enqueue. Must not block. Set before Start().
+  void set_anomaly_hook(std::function<void(const AnomalyRow&)> hook) { anomaly_hook_ = std::move(hook); }
 
   size_t queue_batches() const;
   size_t queue_records() const;
@@ -112,6 +115,7 @@ class OnlinePipeline {
   const BaselineDetector* detector_;
   PromRegistry* metrics_;
   std::function<void(const WindowScore&)> score_hook_;
+  std::function<void(const AnomalyRow&)> anomaly_hook_;
   std::unique_ptr<State> st_;  // worker-only state
 
   mutable std::mutex mu_;

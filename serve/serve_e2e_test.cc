@@ -18,19 +18,13 @@
 #include "ingest/otlp_json.h"
 #include "ingest/otlp_proto.h"
 #include "serve/ingest_server.h"
+#include "serve/serve_test_util.h"
 #include "sim/simulator.h"
 
 namespace triad {
 namespace {
 
 using json = nlohmann::json;
-
-struct Line {
-  TimeNs min_time = INT64_MAX;
-  OtlpSignal signal;
-  std::string body;
-  bool proto = false;
-};
 
 TEST(ServeEndToEndTest, ReplayedSimulatorDataGivesOfflineVerdicts) {
   const auto dir = std::filesystem::temp_directory_path() /
@@ -86,50 +80,7 @@ TEST(ServeEndToEndTest, ReplayedSimulatorDataGivesOfflineVerdicts) {
 
   // Replay every line, merged by event time as exporters would send them;
   // every other line as protobuf.
-  std::vector<Line> lines;
-  for (int f = 0; f < 3; ++f) {
-    std::unique_ptr<LineReader> r;
-    ASSERT_TRUE(LineReader::Open(files[f], &r).ok());
-    std::string_view text;
-    while (r->Next(&text)) {
-      if (text.empty()) continue;
-      Line l;
-      l.signal = static_cast<OtlpSignal>(f);
-      CollectingSink sink;
-      ASSERT_TRUE(ParseOtlpJson(text, sink, nullptr).ok());
-      for (const auto& s : sink.spans) l.min_time = std::min(l.min_time, s.start);
-      for (const auto& x : sink.logs) l.min_time = std::min(l.min_time, x.time);
-      for (const auto& m : sink.metrics) l.min_time = std::min(l.min_time, m.time);
-      l.proto = lines.size() % 2 == 1;
-      if (!l.proto) {
-        l.body = std::string(text);
-      } else if (f == 0) {
-        l.body = WriteOtlpTracesProto(sink.spans);
-      } else if (f == 1) {
-        l.body = WriteOtlpLogsProto(sink.logs);
-      } else {
-        l.body = WriteOtlpMetricsProto(sink.metrics);
-      }
-      lines.push_back(std::move(l));
-    }
-  }
-  std::stable_sort(lines.begin(), lines.end(),
-                   [](const Line& a, const Line& b) { return a.min_time < b.min_time; });
-  ASSERT_GT(lines.size(), 100u);
-  int retries = 0;
-  for (const Line& l : lines) {
-    for (;;) {
-      auto r = cli.Post(std::string("/v1/") + OtlpSignalName(l.signal), l.body,
-                        l.proto ? "application/x-protobuf" : "application/json");
-      ASSERT_TRUE(r);
-      if (r->status == 429 && ++retries < 10000) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        continue;
-      }
-      ASSERT_EQ(r->status, 200) << r->body;
-      break;
-    }
-  }
+  ASSERT_NO_FATAL_FAILURE(testutil::ReplayOtlpFiles(files, &cli));
   pipeline.Shutdown();  // what SIGTERM does: process everything, close the windows
   ASSERT_TRUE(pipeline.last_store_error().ok());
 

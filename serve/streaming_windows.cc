@@ -9,11 +9,6 @@
 namespace triad {
 namespace {
 
-constexpr TimeNs kMinPlausible = 946684800LL * kNsPerSec;   // 2000-01-01, as WindowAggregator
-constexpr TimeNs kMaxPlausible = 7258118400LL * kNsPerSec;  // 2200-01-01
-
-bool Plausible(TimeNs t) { return t >= kMinPlausible && t < kMaxPlausible; }
-
 std::string SpanKeyOf(const std::string& trace_id, const std::string& span_id) {
   std::string k;
   k.reserve(trace_id.size() + span_id.size() + 1);
@@ -21,23 +16,6 @@ std::string SpanKeyOf(const std::string& trace_id, const std::string& span_id) {
   k += '\x1f';
   k += span_id;
   return k;
-}
-
-// The identity of a counter/histogram series (as WindowAggregator keys it).
-std::string SeriesKey(const MetricSample& m) {
-  std::string key = !m.service.empty() ? m.service : m.instance;
-  key += '\x1f';
-  key += m.instance;
-  key += '\x1f';
-  key += m.name;
-  for (const auto& kv : m.labels) {
-    key += '\x1f';
-    key += kv.first;
-    key += '=';
-    key += kv.second;
-  }
-  key += m.kind == MetricKind::kCounter ? "\x1f" "c" : "\x1f" "h";
-  return key;
 }
 
 }  // namespace
@@ -58,7 +36,7 @@ StreamingWindows::StreamingWindows(StreamingWindowOptions opts, EmitFn emit)
 StreamingWindows::~StreamingWindows() = default;
 
 StreamingWindows::Slot* StreamingWindows::SlotFor(TimeNs t) {
-  if (!Plausible(t)) {
+  if (!PlausibleEventTime(t)) {
     ++implausible_;
     return nullptr;
   }
@@ -106,7 +84,7 @@ void StreamingWindows::OnMetric(MetricSample&& sample) {
   Slot* s = SlotFor(t);
   if (s == nullptr) return;
   if (sample.kind != MetricKind::kGauge && std::isfinite(sample.value)) {
-    auto [it, inserted] = s->last.try_emplace(SeriesKey(sample));
+    auto [it, inserted] = s->last.try_emplace(MetricSeriesKey(sample));
     if (inserted || sample.time >= it->second.time) it->second = sample;
   }
   s->agg->OnMetric(std::move(sample));
