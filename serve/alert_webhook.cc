@@ -40,7 +40,9 @@ std::string Fingerprint(const json& labels) {
 json Common(const std::vector<json>& objects) {
   json out = json::object();
   if (objects.empty()) return out;
-  for (const auto& [k, v] : objects[0].items()) {
+  for (const auto& item : objects[0].items()) {
+    const std::string& k = item.key();
+    const json& v = item.value();
     bool all = std::all_of(objects.begin(), objects.end(), [&](const json& o) {
       auto it = o.find(k);
       return it != o.end() && *it == v;
