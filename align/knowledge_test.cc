@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
+
+#include "sim/simulator.h"
 
 namespace triad {
 namespace {
@@ -107,6 +110,37 @@ TEST(Knowledge, RulesAndServicePairs) {
   EXPECT_FALSE(RuleFires(only_a, s, 2, 1));
   // a-b from the topology ("nobody" unknown: skipped), b-c share host n1.
   EXPECT_EQ(KnowledgeServicePairs(k, s), (std::vector<std::pair<int, int>>{{0, 1}, {1, 2}}));
+}
+
+// The documented example (docs/examples/sim_knowledge.json) fits the
+// simulator's system: every fault resolves, every topology pair is known.
+TEST(Knowledge, DocumentedSimulatorExampleResolves) {
+  Knowledge k;
+  ASSERT_TRUE(LoadKnowledge(std::string(TRIAD_SOURCE_DIR) + "/docs/examples/sim_knowledge.json",
+                            &k)
+                  .ok());
+  SimConfig cfg;
+  cfg.services = 10;
+  cfg.minutes = 3;
+  cfg.train_minutes = 3;
+  cfg.faults = 0;
+  cfg.rps = 5;
+  Simulator sim(cfg);
+  ServiceGraphBuilder b;
+  ASSERT_TRUE(sim.Run(b).ok());
+  ServiceGraphSeries s;
+  ASSERT_TRUE(b.Build(&s).ok());
+  for (const FaultSignature& f : k.faults) {
+    std::vector<ResolvedSignal> r;
+    Status st = ResolveSignature(f, s, &r);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    EXPECT_EQ(r.size(), f.signals.size());
+  }
+  // Both shared-host pairs are also call pairs here: deduplicated.
+  EXPECT_EQ(KnowledgeServicePairs(k, s).size(), k.topology.size());
+  std::set<std::pair<std::string, std::string>> truth(sim.truth().edges.begin(),
+                                                      sim.truth().edges.end());
+  for (const auto& e : k.topology) EXPECT_TRUE(truth.count(e)) << e.first << "->" << e.second;
 }
 
 }  // namespace
