@@ -17,6 +17,7 @@ void SortLabels(Attributes* labels) {
 }
 
 void EmitMetric(MetricSample&& m, const OtlpEmitter& out) {
+  if (out.limits != nullptr) ApplyIngestLimits(*out.limits, &m, out.stats);
   ++out.stats->records;
   out.sink.OnMetric(std::move(m));
 }
@@ -57,6 +58,10 @@ OtlpResourceInfo OtlpResourceFromAttributes(const Attributes& attrs) {
 }
 
 void EmitOtlpSpan(Span&& s, const OtlpResourceInfo& res, const OtlpEmitter& out) {
+  s.service = res.service;
+  s.instance = res.instance;
+  s.host = res.host;
+  if (out.limits != nullptr) ApplyIngestLimits(*out.limits, &s, out.stats);
   if (s.trace_id.empty() || IsAllZeroId(s.trace_id)) {
     out.Skip("span without traceId");
     return;
@@ -70,9 +75,6 @@ void EmitOtlpSpan(Span&& s, const OtlpResourceInfo& res, const OtlpEmitter& out)
     return;
   }
   if (IsAllZeroId(s.parent_span_id)) s.parent_span_id.clear();
-  s.service = res.service;
-  s.instance = res.instance;
-  s.host = res.host;
   FillSpanFromSemanticConventions(&s);
   ++out.stats->records;
   out.sink.OnSpan(std::move(s));
@@ -86,6 +88,7 @@ void EmitOtlpLog(LogRecord&& l, const OtlpResourceInfo& res, const OtlpEmitter& 
   if (l.severity_number == 0) l.severity_number = SeverityFromText(l.severity_text);
   l.service = res.service;
   l.instance = res.instance;
+  if (out.limits != nullptr) ApplyIngestLimits(*out.limits, &l, out.stats);
   ++out.stats->records;
   out.sink.OnLog(std::move(l));
 }

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "ingest/ingest_limits.h"
 #include "ingest/read_stats.h"
 #include "triad/telemetry.h"
 
@@ -26,6 +27,9 @@ struct OtlpEmitter {
   ReadStats* stats;  // never null
   std::string_view source;
   uint64_t line;
+  // Applied to every emitted record (strings truncated, extra attributes
+  // dropped, see ingest/ingest_limits.h); null = no limits.
+  const IngestLimits* limits = nullptr;
   void Skip(std::string_view why) const { stats->Skip(source, line, why); }
 };
 
@@ -37,6 +41,9 @@ struct OtlpResourceInfo {
 // host.name -> host.
 OtlpResourceInfo OtlpResourceFromAttributes(const Attributes& attrs);
 
+// The emitters below apply out.limits first (for metric points: to the final
+// point, so labels beyond the limit are the last ones by key).
+//
 // Finishes a span whose ids (normalised hex), times, name, kind, status and
 // attributes are set: skips (counted) if the trace/span id is missing or all
 // zero or it ends before it starts; else clears an all-zero parent id, sets

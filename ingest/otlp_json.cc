@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -573,13 +574,14 @@ void ForEachResource(const json& list, std::string_view what, const Ctx& ctx, Fn
 }  // namespace
 
 Status ParseOtlpJson(std::string_view text, TelemetrySink& sink, ReadStats* stats,
-                     std::string_view source, uint64_t line) {
+                     std::string_view source, uint64_t line, const IngestLimits& limits) {
+  TRIAD_RETURN_IF_ERROR(CheckJsonLimits(text, limits, "OTLP/JSON document"));
   json doc;
   std::string error;
   if (!ParseJsonText(text, &doc, &error)) return Status::Corruption("invalid JSON: " + error);
   if (!doc.is_object()) return Status::Corruption("OTLP document is not a JSON object");
   ReadStats local;
-  Ctx ctx{sink, stats != nullptr ? stats : &local, source, line};
+  Ctx ctx{sink, stats != nullptr ? stats : &local, source, line, &limits};
   bool known = false;
   if (const json* rs = Field(doc, "resourceSpans", "resource_spans")) {
     known = true;
@@ -614,9 +616,11 @@ Status ParseOtlpJson(std::string_view text, TelemetrySink& sink, ReadStats* stat
 }
 
 Status ReadOtlpJsonFile(const std::string& path, TelemetrySink& sink, ReadStats* stats) {
+  IngestLimits limits;
+  limits.max_bytes = SIZE_MAX;  // ForEachJsonDocument bounds the documents
   return ForEachJsonDocument(path, stats,
                              [&](std::string_view doc, std::string_view source, uint64_t line) {
-                               return ParseOtlpJson(doc, sink, stats, source, line);
+                               return ParseOtlpJson(doc, sink, stats, source, line, limits);
                              });
 }
 

@@ -42,6 +42,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ingest/ingest_limits.h"
 #include "ingest/read_stats.h"
 #include "triad/status.h"
 #include "triad/telemetry.h"
@@ -53,9 +54,14 @@ namespace triad {
 // Emits to sink; malformed records inside a valid document are skipped and counted in *stats
 // (source name and line used in messages). Returns non-OK iff the document itself is not valid JSON / not an object.
 // `stats` may be null; stats->records counts what was emitted (stats->lines is left alone).
+// `limits` (ingest/ingest_limits.h): a document over max_bytes or nesting deeper than
+// max_depth is rejected (InvalidArgument naming the limit, nothing emitted); long strings
+// are truncated and extra attributes dropped (counted in stats->truncated/dropped_attributes).
 Status ParseOtlpJson(std::string_view json, TelemetrySink& sink, ReadStats* stats,
-                     std::string_view source = "<memory>", uint64_t line = 0);
-// Streams a file (plain, gzip or "-" for stdin) with one such document per line (blank lines ignored).
+                     std::string_view source = "<memory>", uint64_t line = 0,
+                     const IngestLimits& limits = IngestLimits());
+// Streams a file (plain, gzip or "-" for stdin) with one such document per line (blank lines ignored);
+// the default limits apply to each document, except max_bytes.
 // A pretty-printed file holding a single document is read too (see ForEachJsonDocument).
 // Lines that are not valid documents are counted skips. Returns non-OK iff the file cannot be
 // read, or none of its documents is valid.

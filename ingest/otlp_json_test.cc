@@ -504,11 +504,20 @@ TEST(OtlpJsonTest, HugeAndDeepValuesDoNotCrash) {
   std::string huge(5 << 20, 'x');
   std::string doc = R"({"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"1","body":{"stringValue":")" +
                     huge + R"("}}]}]}]})";
+  // Over max_string_bytes (64 KiB by default): truncated and counted.
   CollectingSink sink;
-  ASSERT_TRUE(ParseOtlpJson(doc, sink, nullptr).ok());
+  ReadStats stats;
+  ASSERT_TRUE(ParseOtlpJson(doc, sink, &stats).ok());
   ASSERT_EQ(sink.logs.size(), 1u);
-  EXPECT_EQ(sink.logs[0].body.size(), huge.size());
-  // Deeply nested AnyValue arrays: text is cut, no stack overflow.
+  EXPECT_EQ(sink.logs[0].body.size(), IngestLimits().max_string_bytes);
+  EXPECT_EQ(stats.truncated, 1u);
+  IngestLimits roomy;
+  roomy.max_string_bytes = huge.size();
+  CollectingSink whole;
+  ASSERT_TRUE(ParseOtlpJson(doc, whole, nullptr, "<memory>", 0, roomy).ok());
+  EXPECT_EQ(whole.logs.at(0).body.size(), huge.size());
+  // Deeply nested AnyValue arrays: rejected over max_depth; below it the text
+  // is cut, no stack overflow.
   std::string deep;
   for (int i = 0; i < 5000; ++i) deep += R"({"arrayValue":{"values":[)";
   deep += R"({"intValue":1})";
@@ -516,7 +525,13 @@ TEST(OtlpJsonTest, HugeAndDeepValuesDoNotCrash) {
   doc = R"({"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"1","body":)" + deep +
         "}]}]}]}";
   CollectingSink sink2;
-  ASSERT_TRUE(ParseOtlpJson(doc, sink2, nullptr).ok());
+  Status st = ParseOtlpJson(doc, sink2, nullptr);
+  EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("deeper than 64 levels (max_depth)"), std::string::npos);
+  EXPECT_TRUE(sink2.logs.empty());
+  IngestLimits deep_ok;
+  deep_ok.max_depth = 20000;
+  ASSERT_TRUE(ParseOtlpJson(doc, sink2, nullptr, "<memory>", 0, deep_ok).ok());
   ASSERT_EQ(sink2.logs.size(), 1u);
   EXPECT_LT(sink2.logs[0].body.size(), 1000u);
 }

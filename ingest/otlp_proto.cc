@@ -130,45 +130,6 @@ OtlpResourceInfo ResourceOf(const pbr::Resource& r) {
   return OtlpResourceFromAttributes(attrs);
 }
 
-// ---------------------------------------------------------------- limits
-
-struct LimitCheck {
-  size_t max;
-  Status status;
-  // Returns false (and sets status) if `kvs` is over the limit.
-  bool Ok(const KeyValues& kvs, const char* what) {
-    if (static_cast<size_t>(kvs.size()) <= max) return true;
-    status = Status::InvalidArgument(std::string("OTLP request: ") + what + " with " +
-                                     std::to_string(kvs.size()) +
-                                     " attributes (limit " + std::to_string(max) + ")");
-    return false;
-  }
-};
-
-template <typename Points>
-bool PointsOk(const Points& points, LimitCheck* c) {
-  for (const auto& p : points)
-    if (!c->Ok(p.attributes(), "a data point")) return false;
-  return true;
-}
-
-// Returns a non-OK Status iff a resource, scope or record of `req` (layout L,
-// see below) has more than `max` attributes.
-template <typename L>
-Status CheckLimits(const typename L::Request& req, size_t max) {
-  LimitCheck c{max, Status::OK()};
-  for (const auto& e : L::Entries(req)) {
-    bool ok = c.Ok(e.resource().attributes(), "a resource");
-    for (const auto* scopes : {&L::Scopes(e), &L::Legacy(e)})
-      for (const auto& s : *scopes) {
-        ok = ok && c.Ok(s.scope().attributes(), "an instrumentation scope");
-        for (const auto& r : L::Records(s)) ok = ok && L::RecordOk(r, &c);
-      }
-    if (!ok) break;
-  }
-  return c.status;
-}
-
 // Parses `bytes` into *msg within the limits.
 template <typename L, typename Msg = typename L::Request>
 Status ParseRequest(std::string_view bytes, const OtlpProtoLimits& limits, Msg* msg) {
@@ -176,7 +137,7 @@ Status ParseRequest(std::string_view bytes, const OtlpProtoLimits& limits, Msg* 
   if (bytes.size() > limits.max_bytes)
     return Status::InvalidArgument("OTLP " + what + " of " + std::to_string(bytes.size()) +
                                    " bytes exceeds the limit of " +
-                                   std::to_string(limits.max_bytes) + " bytes");
+                                   std::to_string(limits.max_bytes) + " bytes (max_bytes)");
   if (bytes.size() > static_cast<size_t>(INT_MAX))
     return Status::InvalidArgument("OTLP " + what + " over 2 GiB");
   auto parse = [&](int depth, Msg* m) {
@@ -186,13 +147,12 @@ Status ParseRequest(std::string_view bytes, const OtlpProtoLimits& limits, Msg* 
     in.SetRecursionLimit(depth);
     return m->ParseFromCodedStream(&in) && in.ConsumedEntireMessage();
   };
-  if (parse(std::max(1, limits.max_depth), msg))
-    return CheckLimits<L>(*msg, limits.max_attributes);
+  if (parse(std::max(1, limits.max_depth), msg)) return Status::OK();
   if (limits.max_depth < kProbeDepth) {
     Msg probe;
     if (parse(kProbeDepth, &probe))
       return Status::InvalidArgument("OTLP " + what + " nests messages deeper than " +
-                                     std::to_string(limits.max_depth) + " levels");
+                                     std::to_string(limits.max_depth) + " levels (max_depth)");
   }
   return Status::Corruption("not a valid OTLP " + what +
                             " (truncated or malformed protobuf, or invalid UTF-8 in a string)");
@@ -330,14 +290,6 @@ struct TracesLayout {
     return e.deprecated_instrumentation_library_spans();
   }
   static const auto& Records(const pbt::ScopeSpans& s) { return s.spans(); }
-  static bool RecordOk(const pbt::Span& s, LimitCheck* c) {
-    if (!c->Ok(s.attributes(), "a span")) return false;
-    for (const auto& e : s.events())
-      if (!c->Ok(e.attributes(), "a span event")) return false;
-    for (const auto& l : s.links())
-      if (!c->Ok(l.attributes(), "a span link")) return false;
-    return true;
-  }
   static void Read(const pbt::Span& s, const OtlpResourceInfo& res, const OtlpEmitter& out) {
     ReadSpan(s, res, out);
   }
@@ -355,9 +307,6 @@ struct LogsLayout {
     return e.deprecated_instrumentation_library_logs();
   }
   static const auto& Records(const pbl::ScopeLogs& s) { return s.log_records(); }
-  static bool RecordOk(const pbl::LogRecord& l, LimitCheck* c) {
-    return c->Ok(l.attributes(), "a log record");
-  }
   static void Read(const pbl::LogRecord& l, const OtlpResourceInfo& res, const OtlpEmitter& out) {
     ReadLog(l, res, out);
   }
@@ -375,12 +324,6 @@ struct MetricsLayout {
     return e.deprecated_instrumentation_library_metrics();
   }
   static const auto& Records(const pbm::ScopeMetrics& s) { return s.metrics(); }
-  static bool RecordOk(const pbm::Metric& m, LimitCheck* c) {
-    return c->Ok(m.metadata(), "a metric") && PointsOk(m.gauge().data_points(), c) &&
-           PointsOk(m.sum().data_points(), c) && PointsOk(m.histogram().data_points(), c) &&
-           PointsOk(m.exponential_histogram().data_points(), c) &&
-           PointsOk(m.summary().data_points(), c);
-  }
   static void Read(const pbm::Metric& m, const OtlpResourceInfo& res, const OtlpEmitter& out) {
     ReadMetric(m, res, out);
   }
@@ -736,7 +679,7 @@ Status ParseOtlpProto(OtlpSignal kind, std::string_view bytes, TelemetrySink& si
                       ReadStats* stats, std::string_view source, const OtlpProtoLimits& limits,
                       uint64_t line) {
   ReadStats local;
-  OtlpEmitter out{sink, stats != nullptr ? stats : &local, source, line};
+  OtlpEmitter out{sink, stats != nullptr ? stats : &local, source, line, &limits};
   switch (kind) {
     case OtlpSignal::kTraces:
       return ParseAndEmit<TracesLayout>(bytes, limits, out);

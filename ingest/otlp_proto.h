@@ -29,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ingest/ingest_limits.h"
 #include "ingest/read_stats.h"
 #include "triad/status.h"
 #include "triad/telemetry.h"
@@ -41,23 +42,22 @@ enum class OtlpSignal { kTraces, kLogs, kMetrics };
 // "traces", "logs", "metrics" (the OTLP/HTTP path suffix: /v1/<name>).
 const char* OtlpSignalName(OtlpSignal s);
 
-// Guards against hostile requests. A request beyond a limit is rejected whole.
-struct OtlpProtoLimits {
-  size_t max_bytes = 64u << 20;  // serialized request size (after any decompression)
-  int max_depth = 64;            // message nesting (AnyValue arrays/maps nest)
-  size_t max_attributes = 4096;  // attributes of one resource/scope/record/data point
-};
+// Guards against hostile requests (ingest/ingest_limits.h); max_depth counts
+// message nesting here (AnyValue arrays/maps nest).
+using OtlpProtoLimits = IngestLimits;
 
 // Parses one serialized Export{Trace,Logs,Metrics}ServiceRequest (the `kind`
 // says which; TracesData/LogsData/MetricsData have the same encoding). Emits
 // to `sink`; malformed records are skipped and counted in *stats (messages
 // name `source` and `line`, e.g. the frame number of a file). `stats` may be
 // null; stats->records counts what was emitted (stats->lines is left alone).
-// Unknown fields are ignored.
+// Unknown fields are ignored. Strings longer than limits.max_string_bytes are
+// truncated and attributes beyond limits.max_attributes per record dropped
+// (counted in stats->truncated / stats->dropped_attributes).
 // Returns:
 //  * InvalidArgument if bytes.size() > limits.max_bytes, or the request nests
-//    deeper than limits.max_depth, or an item has more than
-//    limits.max_attributes attributes (nothing is emitted);
+//    deeper than limits.max_depth (nothing is emitted; the message names the
+//    limit);
 //  * Corruption if `bytes` is not a valid request of that kind (truncated,
 //    garbage; nothing is emitted);
 //  * OK otherwise (even if every record was skipped).

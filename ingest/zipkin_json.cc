@@ -20,6 +20,7 @@ struct Ctx {
   ReadStats* stats;
   std::string_view source;
   uint64_t line;
+  const IngestLimits& limits;
   void Skip(std::string_view why) const { stats->Skip(source, line, why); }
 };
 
@@ -107,6 +108,7 @@ void ParseSpan(const json& j, const Ctx& ctx) {
     for (auto it = tags->begin(); it != tags->end(); ++it)
       s.attributes.emplace_back(it.key(), JsonValueToText(it.value()));
   }
+  ApplyIngestLimits(ctx.limits, &s, ctx.stats);
   for (const auto& [k, v] : s.attributes) {
     if (k == "error") {
       s.status = SpanStatus::kError;
@@ -139,22 +141,25 @@ void ParseValue(const json& v, const Ctx& ctx, int depth) {
 }  // namespace
 
 Status ParseZipkinJson(std::string_view text, TelemetrySink& sink, ReadStats* stats,
-                       std::string_view source, uint64_t line) {
+                       std::string_view source, uint64_t line, const IngestLimits& limits) {
+  TRIAD_RETURN_IF_ERROR(CheckJsonLimits(text, limits, "Zipkin JSON document"));
   json doc;
   std::string error;
   if (!ParseJsonText(text, &doc, &error)) return Status::Corruption("invalid JSON: " + error);
   if (!doc.is_object() && !doc.is_array())
     return Status::Corruption("Zipkin document is not a JSON array or object");
   ReadStats local;
-  Ctx ctx{sink, stats != nullptr ? stats : &local, source, line};
+  Ctx ctx{sink, stats != nullptr ? stats : &local, source, line, limits};
   ParseValue(doc, ctx, 0);
   return Status::OK();
 }
 
 Status ReadZipkinJsonFile(const std::string& path, TelemetrySink& sink, ReadStats* stats) {
+  IngestLimits limits;
+  limits.max_bytes = SIZE_MAX;  // ForEachJsonDocument bounds the documents
   return ForEachJsonDocument(path, stats,
                              [&](std::string_view doc, std::string_view source, uint64_t line) {
-                               return ParseZipkinJson(doc, sink, stats, source, line);
+                               return ParseZipkinJson(doc, sink, stats, source, line, limits);
                              });
 }
 

@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 
+#include "ingest/ingest_limits.h"
 #include "ingest/read_stats.h"
 #include "triad/status.h"
 #include "triad/telemetry.h"
@@ -32,9 +33,13 @@ namespace triad {
 
 // Parses one Zipkin v2 JSON document (array of spans, or one span object).
 // Malformed spans are skipped and counted in *stats (`stats` may be null).
-// Returns non-OK iff the text is not valid JSON or not an array/object.
+// `limits` as for ParseOtlpJson (ingest/otlp_json.h): long strings truncated,
+// extra tags dropped (counted); too large or too deep: InvalidArgument.
+// Returns non-OK iff the text is not valid JSON or not an array/object, or
+// is over a limit.
 Status ParseZipkinJson(std::string_view json, TelemetrySink& sink, ReadStats* stats,
-                       std::string_view source = "<memory>", uint64_t line = 0);
+                       std::string_view source = "<memory>", uint64_t line = 0,
+                       const IngestLimits& limits = IngestLimits());
 
 // Reads `path` (plain, gzip or "-"): one document per line, or one whole
 // (pretty-printed) document. Returns non-OK iff the file cannot be read or
