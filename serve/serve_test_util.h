@@ -27,26 +27,30 @@
 
 namespace triad::testutil {
 
-// POSTs every line of the simulator's traces/logs/metrics .jsonl `files` (in
-// that order) to /v1/<signal>, merged by each line's first event time as
-// exporters would send them; every other line as protobuf. 429s are retried.
+// One request of a replay: a line of the simulator's traces/logs/metrics
+// .jsonl as OTLP/JSON, or re-encoded as OTLP/protobuf.
+struct ReplayRequest {
+  TimeNs min_time = INT64_MAX;  // its first event time
+  OtlpSignal signal = OtlpSignal::kTraces;
+  std::string body;
+  bool proto = false;
+};
+
+// Reads every line of the simulator's traces/logs/metrics .jsonl `files` (in
+// that order) into requests for /v1/<signal>, merged by each line's first
+// event time as exporters would send them; every other line as protobuf.
 // Use with ASSERT_NO_FATAL_FAILURE.
-inline void ReplayOtlpFiles(const std::vector<std::string>& files, httplib::Client* cli) {
-  struct Line {
-    TimeNs min_time = INT64_MAX;
-    OtlpSignal signal;
-    std::string body;
-    bool proto = false;
-  };
+inline void LoadOtlpReplay(const std::vector<std::string>& files, std::vector<ReplayRequest>* out) {
   ASSERT_EQ(files.size(), 3u);
-  std::vector<Line> lines;
+  std::vector<ReplayRequest>& lines = *out;
+  lines.clear();
   for (int f = 0; f < 3; ++f) {
     std::unique_ptr<LineReader> r;
     ASSERT_TRUE(LineReader::Open(files[f], &r).ok());
     std::string_view text;
     while (r->Next(&text)) {
       if (text.empty()) continue;
-      Line l;
+      ReplayRequest l;
       l.signal = static_cast<OtlpSignal>(f);
       CollectingSink sink;
       ASSERT_TRUE(ParseOtlpJson(text, sink, nullptr).ok());
@@ -66,11 +70,18 @@ inline void ReplayOtlpFiles(const std::vector<std::string>& files, httplib::Clie
       lines.push_back(std::move(l));
     }
   }
-  std::stable_sort(lines.begin(), lines.end(),
-                   [](const Line& a, const Line& b) { return a.min_time < b.min_time; });
-  ASSERT_GT(lines.size(), 100u);
+  std::stable_sort(lines.begin(), lines.end(), [](const ReplayRequest& a, const ReplayRequest& b) {
+    return a.min_time < b.min_time;
+  });
+}
+
+// POSTs requests [begin, end) in order, each until it is answered 200 (429s
+// are retried). Use with ASSERT_NO_FATAL_FAILURE.
+inline void PostOtlpReplay(const std::vector<ReplayRequest>& lines, size_t begin, size_t end,
+                           httplib::Client* cli) {
   int retries = 0;
-  for (const Line& l : lines) {
+  for (size_t i = begin; i < end && i < lines.size(); ++i) {
+    const ReplayRequest& l = lines[i];
     for (;;) {
       auto r = cli->Post(std::string("/v1/") + OtlpSignalName(l.signal), l.body,
                          l.proto ? "application/x-protobuf" : "application/json");
@@ -83,6 +94,15 @@ inline void ReplayOtlpFiles(const std::vector<std::string>& files, httplib::Clie
       break;
     }
   }
+}
+
+// POSTs every line of the simulator's traces/logs/metrics .jsonl `files`
+// (LoadOtlpReplay, PostOtlpReplay). Use with ASSERT_NO_FATAL_FAILURE.
+inline void ReplayOtlpFiles(const std::vector<std::string>& files, httplib::Client* cli) {
+  std::vector<ReplayRequest> lines;
+  ASSERT_NO_FATAL_FAILURE(LoadOtlpReplay(files, &lines));
+  ASSERT_GT(lines.size(), 100u);
+  ASSERT_NO_FATAL_FAILURE(PostOtlpReplay(lines, 0, lines.size(), cli));
 }
 
 // An Alertmanager-style webhook receiver on loopback (POST /alerts):
@@ -158,9 +178,12 @@ class ServeProcess {
   int port() const { return port_; }
   std::string output() const { return ReadAll(out_); }
   // SIGTERM and wait. Returns the exit code (-1 if it did not exit normally).
-  int Stop() {
+  int Stop() { return Signal(SIGTERM); }
+  // Sends `sig` and waits. Returns the exit code, or -1 if it did not exit
+  // normally (e.g. SIGKILL).
+  int Signal(int sig) {
     if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
+    kill(pid_, sig);
     int status = 0;
     pid_t got = waitpid(pid_, &status, 0);
     pid_ = -1;

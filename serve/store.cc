@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS models(
   id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, kind TEXT NOT NULL,
   path TEXT NOT NULL, version INTEGER NOT NULL, threshold REAL NOT NULL, info TEXT NOT NULL,
   loaded_ns INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);
 )sql";
 
 // Resets a statement on scope exit.
@@ -201,6 +202,42 @@ Status Store::InTransaction(const std::function<Status()>& fn) {
     return s;
   }
   return Exec("COMMIT");
+}
+
+Status Store::PutMeta(const std::string& key, const std::string& value) {
+  std::lock_guard<std::recursive_mutex> l(mu_);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?,?)", -1, &st,
+                         nullptr) != SQLITE_OK)
+    return Error("prepare put meta");
+  BindText(st, 1, key);
+  sqlite3_bind_blob(st, 2, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  const int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return Error("put meta");
+  return Status::OK();
+}
+
+Status Store::GetMeta(const std::string& key, std::string* value) {
+  std::lock_guard<std::recursive_mutex> l(mu_);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT value FROM meta WHERE key = ?", -1, &st, nullptr) !=
+      SQLITE_OK)
+    return Error("prepare get meta");
+  BindText(st, 1, key);
+  const int rc = sqlite3_step(st);
+  Status s;
+  if (rc == SQLITE_ROW) {
+    const void* p = sqlite3_column_blob(st, 0);
+    const int n = sqlite3_column_bytes(st, 0);
+    value->assign(p != nullptr ? static_cast<const char*>(p) : "", static_cast<size_t>(n));
+  } else if (rc == SQLITE_DONE) {
+    s = Status::NotFound("meta key " + key);
+  } else {
+    s = Error("get meta");
+  }
+  sqlite3_finalize(st);
+  return s;
 }
 
 Status Store::AddAnomaly(AnomalyRow* a) {

@@ -118,6 +118,12 @@ class Store {
   Status AddModel(ModelRow* row);             // sets row->id
   Status ListModels(std::vector<ModelRow>* out);  // newest first
 
+  // Small key/value state (e.g. the online pipeline's checkpoint), written in
+  // the caller's transaction when called inside InTransaction. GetMeta
+  // returns NotFound if `key` was never put.
+  Status PutMeta(const std::string& key, const std::string& value);
+  Status GetMeta(const std::string& key, std::string* value);
+
   // Deletes anomalies and scores whose window started before `cutoff`.
   // Sets *deleted (may be null) to the number of rows removed.
   Status DeleteOlderThan(TimeNs cutoff, uint64_t* deleted);
