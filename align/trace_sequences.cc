@@ -184,18 +184,19 @@ void TraceAssembler::Add(Span&& span) {
     it = open_.emplace(span.trace_id, Open{}).first;
     it->second.trace.trace_id = span.trace_id;
     it->second.last = act;
-    by_last_.emplace(act, span.trace_id);
+    it->second.pos = by_last_.emplace(act, span.trace_id).first;
   } else if (act > it->second.last) {
-    by_last_.erase({it->second.last, it->first});
+    // Re-key the trace's entry in place (no string copy, no allocation).
+    auto node = by_last_.extract(it->second.pos);
+    node.value().first = act;
+    it->second.pos = by_last_.insert(std::move(node)).position;
     it->second.last = act;
-    by_last_.emplace(act, it->first);
   }
   Open& o = it->second;
   if (o.trace.spans.size() >= opts_.max_spans_per_trace) {
     ++stats_.over_span_limit;
   } else {
-    if (!o.span_ids.insert(span.span_id).second) ++stats_.duplicate_span_ids;
-    o.trace.spans.push_back(std::move(span));
+    o.trace.spans.push_back(std::move(span));  // duplicate ids are counted in Complete()
   }
   if (act > watermark_) watermark_ = act;
   CompleteIdle();
@@ -221,9 +222,16 @@ void TraceAssembler::CompleteIdle() {
 void TraceAssembler::Complete(const std::string& id, bool evicted) {
   auto it = open_.find(id);
   assert(it != open_.end());
-  by_last_.erase({it->second.last, id});
   Trace t = std::move(it->second.trace);
+  by_last_.erase(it->second.pos);
   open_.erase(it);
+  {
+    std::vector<std::string_view> ids;
+    ids.reserve(t.spans.size());
+    for (const Span& s : t.spans) ids.push_back(s.span_id);
+    std::sort(ids.begin(), ids.end());
+    for (size_t i = 1; i < ids.size(); ++i) stats_.duplicate_span_ids += ids[i] == ids[i - 1];
+  }
   if (opts_.remember_completed > 0) {
     if (done_fifo_.size() >= opts_.remember_completed) {
       done_.erase(done_fifo_.front());

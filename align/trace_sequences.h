@@ -67,6 +67,7 @@ struct TraceAssemblyStats {
   uint64_t late_spans = 0;         // dropped: trace id already completed (streaming)
   uint64_t over_span_limit = 0;    // dropped: trace already has max_spans_per_trace spans
   uint64_t duplicate_span_ids = 0; // kept; span id seen before in the same trace
+                                   // (TraceAssembler: counted when the trace completes)
   uint64_t traces = 0;             // traces emitted/returned
   uint64_t evicted = 0;            // of those, completed early (memory bound)
   uint64_t orphans = 0;            // spans whose parent is absent (summed over traces)
@@ -117,10 +118,11 @@ class TraceAssembler : public TelemetrySink {
   const TraceAssemblyStats& stats() const { return stats_; }
 
  private:
+  using ByLast = std::set<std::pair<TimeNs, std::string>>;  // (last activity, id)
   struct Open {
     Trace trace;
     TimeNs last = 0;
-    std::unordered_set<std::string> span_ids;
+    ByLast::iterator pos;  // this trace's entry in by_last_
   };
   void CompleteIdle();
   void Complete(const std::string& id, bool evicted);
@@ -129,7 +131,7 @@ class TraceAssembler : public TelemetrySink {
   EmitFn emit_;
   TimeNs watermark_ = INT64_MIN;
   std::unordered_map<std::string, Open> open_;
-  std::set<std::pair<TimeNs, std::string>> by_last_;  // (last activity, id)
+  ByLast by_last_;
   std::unordered_set<std::string> done_;
   std::deque<std::string> done_fifo_;
   TraceAssemblyStats stats_;

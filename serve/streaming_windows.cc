@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <string_view>
 #include <unordered_set>
 #include <utility>
 
@@ -23,7 +24,7 @@ std::string SpanKeyOf(const std::string& trace_id, const std::string& span_id) {
 struct StreamingWindows::Slot {
   std::unique_ptr<WindowAggregator> agg;
   std::unordered_map<std::string, MiniSpan> owners;  // every span of the slot, by key
-  std::vector<MiniSpan> children;                     // spans with a parent id
+  std::vector<Child> children;                        // spans with a parent id
   std::unordered_map<std::string, MetricSample> last;  // series key -> latest sample
 };
 
@@ -64,9 +65,13 @@ void StreamingWindows::OnSpan(Span&& span) {
   TimeNs t = span.start;
   Slot* s = SlotFor(t);
   if (s == nullptr) return;
-  MiniSpan m{span.trace_id, span.span_id, span.parent_span_id, span.service, span.start};
-  if (!m.parent_span_id.empty()) s->children.push_back(m);
-  if (!m.span_id.empty()) s->owners.emplace(SpanKeyOf(m.trace_id, m.span_id), std::move(m));
+  std::string key = SpanKeyOf(span.trace_id, span.span_id);
+  if (!span.parent_span_id.empty())
+    s->children.push_back({key, SpanKeyOf(span.trace_id, span.parent_span_id), span.service,
+                           span.start, span.trace_id.size()});
+  if (!span.span_id.empty())
+    s->owners.try_emplace(std::move(key), MiniSpan{span.parent_span_id, span.service, span.start,
+                                                   span.trace_id.size()});
   s->agg->OnSpan(std::move(span));
   Observed(0, t);
 }
@@ -159,33 +164,39 @@ void StreamingWindows::CloseSlot(TimeNs start) {
     return;
   }
   Slot& s = *it->second;
-  auto feed = [&](const MiniSpan& m) {
+  // Feeds the aggregator a zero-length span: key = trace_id \x1f span_id,
+  // trace_id of `trace_len` bytes.
+  auto feed = [&](const std::string& key, size_t trace_len, std::string_view parent_span_id,
+                  const std::string& service, TimeNs t) {
     Span x;
-    x.trace_id = m.trace_id;
-    x.span_id = m.span_id;
-    x.parent_span_id = m.parent_span_id;
-    x.service = m.service;
-    x.start = x.end = m.start;
+    x.trace_id = key.substr(0, trace_len);
+    x.span_id = key.substr(trace_len + 1);
+    x.parent_span_id = parent_span_id;
+    x.service = service;
+    x.start = x.end = t;
     x.kind = SpanKind::kInternal;
     s.agg->OnSpan(std::move(x));
   };
   // Parents in the two previous slots.
-  std::unordered_set<std::string> fed;
-  for (const MiniSpan& c : s.children) {
-    std::string key = SpanKeyOf(c.trace_id, c.parent_span_id);
+  std::unordered_set<std::string_view> fed;
+  for (const Child& c : s.children) {
+    const std::string& key = c.parent_key;
     if (s.owners.count(key) || fed.count(key)) continue;
     auto p = owners_prev_.find(key);
     if (p == owners_prev_.end()) {
       p = owners_prev2_.find(key);
       if (p == owners_prev2_.end()) continue;
     }
-    feed(p->second);
-    fed.insert(std::move(key));
+    feed(p->first, p->second.trace_len, p->second.parent_span_id, p->second.service,
+         p->second.start);
+    fed.insert(key);
   }
   // Children in later, still open slots.
   for (auto later = std::next(it); later != slots_.end(); ++later)
-    for (const MiniSpan& c : later->second->children)
-      if (s.owners.count(SpanKeyOf(c.trace_id, c.parent_span_id))) feed(c);
+    for (const Child& c : later->second->children)
+      if (s.owners.count(c.parent_key))
+        feed(c.key, c.trace_len, std::string_view(c.parent_key).substr(c.trace_len + 1),
+             c.service, c.start);
   // Each series' last sample before the slot.
   for (const auto& [key, sample] : s.last) {
     auto c = carry_.find(key);

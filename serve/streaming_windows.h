@@ -89,9 +89,18 @@ class StreamingWindows : public TelemetrySink {
   const StreamingWindowOptions& options() const { return opts_; }
 
  private:
+  // A span of an open or recently closed slot, as the call-edge resolution
+  // needs it; kept under its key trace_id \x1f span_id (SpanKeyOf).
   struct MiniSpan {
-    std::string trace_id, span_id, parent_span_id, service;
+    std::string parent_span_id, service;
     TimeNs start = 0;
+    size_t trace_len = 0;  // the key's trace_id part (ids may hold any byte)
+  };
+  // A span with a parent id: its own key and its parent's key.
+  struct Child {
+    std::string key, parent_key, service;
+    TimeNs start = 0;
+    size_t trace_len = 0;
   };
   struct Slot;
   Slot* SlotFor(TimeNs t);  // nullptr if late or implausible (counted)
