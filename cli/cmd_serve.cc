@@ -1,6 +1,11 @@
 // `triad serve`: OTLP/HTTP + Zipkin ingestion, online detection, SQLite state
-// and a REST API (serve/ingest_server.h). SIGTERM/SIGINT: stop listening,
-// process everything accepted, close open windows, exit 0.
+// and a REST API (serve/ingest_server.h). Accepted batches are appended to a
+// spill journal (<db>.journal/, serve/journal.h) before the 2xx; at start the
+// journal is replayed from the last checkpoint (the count is printed).
+// SIGTERM/SIGINT: stop listening, process everything accepted, checkpoint,
+// exit 0; open windows are rebuilt from the journal at the next start (with
+// --journal-dir none: they are closed at exit instead). kill -9 loses at most
+// the batch whose request had not been answered.
 #include <fmt/core.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -8,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -21,6 +27,10 @@
 #include "serve/online_pipeline.h"
 #include "serve/prom_metrics.h"
 #include "serve/store.h"
+#include "serve/trace_scoring.h"
+#ifdef TRIAD_WITH_TORCH
+#include "models/trace_scorer.h"
+#endif
 
 namespace triad::cli {
 namespace {
@@ -31,30 +41,63 @@ struct ServeArgs {
   std::string token;
   std::string model;
   std::string model_dir;
+  std::string trace_model;
   std::string lateness = "30s";
   std::string retention = "168h";
   size_t queue_batches = 1024;
   size_t queue_records = 2000000;
   size_t max_body_mb = 32;
+  IngestLimits limits;  // --max-string-bytes, --max-attributes, --max-records
   int threads = 8;
   std::string alert_webhook;
   std::string external_url;
   size_t alert_queue = 1000;
   int alert_attempts = 5;
+  std::string journal_dir;  // "" = <db>.journal; "none" = no journal
+  size_t journal_max_mb = 2048;
+  bool fsync = false;
+  std::string idle_close;   // "" = 2 x (window + lateness); "0" = never
+  std::string checkpoint_interval = "1s";
 };
 
-// The newest file in `dir` that loads as a baseline model; "" if none.
-std::string FindModel(const std::string& dir) {
+// The newest file in `dir` that `loads`; "" if none.
+std::string FindNewest(const std::string& dir, const std::function<bool(const std::string&)>& loads) {
   std::vector<std::pair<std::filesystem::file_time_type, std::string>> files;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec))
     if (e.is_regular_file()) files.emplace_back(e.last_write_time(), e.path().string());
   std::sort(files.rbegin(), files.rend());
-  for (const auto& [t, path] : files) {
-    BaselineDetector d;
-    if (BaselineDetector::Load(path, &d).ok()) return path;
-  }
+  for (const auto& [t, path] : files)
+    if (loads(path)) return path;
   return "";
+}
+
+std::string FindModel(const std::string& dir) {
+  return FindNewest(dir, [](const std::string& path) {
+    BaselineDetector d;
+    return BaselineDetector::Load(path, &d).ok();
+  });
+}
+
+// The trace model (`triad trace-train`) that scores completed traces: --trace-model,
+// else the newest one in --model-dir. Returns false (logged) on a bad file.
+bool LoadTraceModel(const ServeArgs& a, std::unique_ptr<TraceScorer>* out, std::string* path) {
+  *path = a.trace_model;
+#ifdef TRIAD_WITH_TORCH
+  if (path->empty() && !a.model_dir.empty())
+    *path = FindNewest(a.model_dir, [](const std::string& p) {
+      std::unique_ptr<TraceScorer> s;
+      return LoadTraceScorer(p, &s).ok();
+    });
+  if (path->empty()) return true;
+  Status s = LoadTraceScorer(*path, out);
+  if (!s.ok()) spdlog::error("--trace-model {}: {}", *path, s.ToString());
+  return s.ok();
+#else
+  if (path->empty()) return true;
+  spdlog::error("--trace-model: this triad was built without LibTorch (TRIAD_WITH_TORCH=OFF)");
+  return false;
+#endif
 }
 
 int Run(const ServeArgs& a) {
@@ -65,6 +108,7 @@ int Run(const ServeArgs& a) {
   }
   so.token = a.token;
   so.max_body_bytes = a.max_body_mb << 20;
+  so.limits = a.limits;
   so.threads = a.threads;
   PipelineOptions po;
   po.max_queue_batches = std::max<size_t>(1, a.queue_batches);
@@ -93,6 +137,9 @@ int Run(const ServeArgs& a) {
     }
     po.windows.window = det->config().window;
   }
+  std::unique_ptr<TraceScorer> trace_scorer;
+  std::string trace_model_path;
+  if (!LoadTraceModel(a, &trace_scorer, &trace_model_path)) return 1;
   std::unique_ptr<Store> store;
   Status s = Store::Open(a.db, &store);
   if (!s.ok()) {
@@ -100,6 +147,26 @@ int Run(const ServeArgs& a) {
     return 1;
   }
   if (a.db != ":memory:") po.drain_state_path = a.db + ".drain.json";
+  if (a.journal_dir != "none" && (a.db != ":memory:" || !a.journal_dir.empty())) {
+    po.journal.dir = a.journal_dir.empty() ? a.db + ".journal" : a.journal_dir;
+    po.journal.max_bytes = std::max<uint64_t>(1, a.journal_max_mb) << 20;
+    po.journal.segment_bytes = std::min<uint64_t>(64ull << 20, po.journal.max_bytes / 4 + 1);
+    po.journal.fsync = a.fsync;
+  }
+  if (!a.idle_close.empty()) {
+    TimeNs idle = 0;
+    if (a.idle_close != "0" && !ParseDuration(a.idle_close, &idle)) {
+      spdlog::error("bad --idle-close '{}'", a.idle_close);
+      return 2;
+    }
+    po.idle_close = std::chrono::milliseconds(idle / kNsPerMs);
+  }
+  TimeNs ckpt = 0;
+  if (!ParseDuration(a.checkpoint_interval, &ckpt) || ckpt <= 0) {
+    spdlog::error("bad --checkpoint-interval '{}'", a.checkpoint_interval);
+    return 2;
+  }
+  po.checkpoint_interval = std::chrono::milliseconds(ckpt / kNsPerMs);
   if (det) {
     ModelRow row;
     row.name = std::filesystem::path(model_path).filename().string();
@@ -125,8 +192,31 @@ int Run(const ServeArgs& a) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
+  if (trace_scorer) {
+    ModelRow row;
+    row.name = std::filesystem::path(trace_model_path).filename().string();
+    row.kind = trace_scorer->name();
+    row.path = std::filesystem::absolute(trace_model_path).string();
+    row.threshold = 1.0;
+    row.loaded = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+    s = store->AddModel(&row);
+    if (!s.ok()) spdlog::warn("{}", s.ToString());
+  }
+
   PromRegistry metrics;
+  // Declared before the pipeline, which shuts it down: destroyed after it.
+  std::unique_ptr<TraceScoringStage> trace_stage;
   OnlinePipeline pipeline(po, store.get(), det.get(), &metrics);
+  if (trace_scorer) {
+    TraceScoringOptions to;
+    to.window = po.windows.window;
+    to.flush_delay = po.windows.allowed_lateness + po.traces.idle_timeout;
+    to.flush_open_at_shutdown = po.journal.dir.empty();
+    trace_stage = std::make_unique<TraceScoringStage>(to, trace_scorer.get(), store.get(), &metrics);
+    pipeline.set_trace_stage(trace_stage.get());
+  }
   std::unique_ptr<AlertWebhook> webhook;
   if (!a.alert_webhook.empty()) {
     AlertWebhookOptions wo;
@@ -144,11 +234,19 @@ int Run(const ServeArgs& a) {
       return 2;
     }
     pipeline.set_anomaly_hook([w = webhook.get()](const AnomalyRow& row) { w->Enqueue(row); });
+    if (trace_stage)
+      trace_stage->set_anomaly_hook([w = webhook.get()](const AnomalyRow& row) { w->Enqueue(row); });
   }
   s = pipeline.Start();
   if (!s.ok()) {
     spdlog::error("{}", s.ToString());
     return 1;
+  }
+  if (pipeline.journal() != nullptr) {
+    const ReadStats& js = pipeline.journal_stats();
+    fmt::print("triad serve: journal {}: replayed {} records ({} batches){}\n", po.journal.dir,
+               pipeline.replayed_records(), pipeline.replayed_batches(),
+               js.skipped > 0 ? fmt::format(", {} damaged records skipped", js.skipped) : "");
   }
   IngestServer server(so, &pipeline, store.get(), &metrics);
   s = server.Start();
@@ -157,8 +255,9 @@ int Run(const ServeArgs& a) {
     pipeline.Shutdown();
     return 1;
   }
-  fmt::print("triad serve: listening on http://{}:{} (db {}, {}{})\n", so.host, server.port(),
+  fmt::print("triad serve: listening on http://{}:{} (db {}, {}{}{})\n", so.host, server.port(),
              a.db, det ? "model " + model_path : "no model: not scoring",
+             trace_scorer ? ", trace model " + trace_model_path : "",
              so.token.empty() ? "" : ", bearer token required");
   std::fflush(stdout);
   int sig = 0;
@@ -188,13 +287,23 @@ void Setup(CLI::App& app) {
   cmd->add_option("--token", a->token, "Require 'Authorization: Bearer TOKEN'");
   cmd->add_option("--model", a->model, "Baseline model file (triad train)")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--model-dir", a->model_dir, "Directory: the newest baseline model in it")
+  cmd->add_option("--trace-model", a->trace_model,
+                  "Trace model file (triad trace-train): scores every completed trace");
+  cmd->add_option("--model-dir", a->model_dir, "Directory: the newest baseline model (and trace model) in it")
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--lateness", a->lateness, "Allowed lateness of event time (e.g. 30s)");
   cmd->add_option("--retention", a->retention, "Keep scores/anomalies this long (event time)");
   cmd->add_option("--queue-batches", a->queue_batches, "Bounded queue: batches");
   cmd->add_option("--queue-records", a->queue_records, "Bounded queue: records");
   cmd->add_option("--max-body-mb", a->max_body_mb, "Request body cap after decompression (MiB)");
+  cmd->add_option("--max-string-bytes", a->limits.max_string_bytes,
+                  "Longer strings (attribute values, log bodies, names, ids) are truncated")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-attributes", a->limits.max_attributes,
+                  "Attributes kept per record/data point (more are dropped and counted)");
+  cmd->add_option("--max-records", a->limits.max_records,
+                  "Records per request (more: the request is refused with 413)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->threads, "HTTP worker threads");
   cmd->add_option("--alert-webhook", a->alert_webhook,
                   "POST new anomalies to this Alertmanager-compatible webhook (http://host:port/path)");
@@ -202,6 +311,19 @@ void Setup(CLI::App& app) {
                   "This server's URL as users reach it (links in alerts; default: --listen)");
   cmd->add_option("--alert-queue", a->alert_queue, "Alerts waiting for the webhook (more are dropped)");
   cmd->add_option("--alert-attempts", a->alert_attempts, "POST attempts per alert batch");
+  cmd->add_option("--journal-dir", a->journal_dir,
+                  "Spill journal of accepted batches, replayed after a crash or restart "
+                  "(default <db>.journal; 'none': no journal)");
+  cmd->add_option("--journal-max-mb", a->journal_max_mb,
+                  "Journal size cap (MiB); when full, ingest answers 429");
+  cmd->add_flag("--fsync", a->fsync,
+                "fdatasync the journal before acknowledging (group commit; survives power loss)");
+  cmd->add_option("--idle-close", a->idle_close,
+                  "Close open windows after this much wall-clock idleness (e.g. 2m; 0: never; "
+                  "default 2 x (window + lateness))");
+  cmd->add_option("--checkpoint-interval", a->checkpoint_interval,
+                  "Checkpoint (parser state, replay start) this long after a window closes; "
+                  "longer: fewer writes, longer replay after a crash");
   cmd->callback([a] { SetExitCode(Run(*a)); });
 }
 

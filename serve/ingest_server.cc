@@ -3,58 +3,25 @@
 #include <fmt/core.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <cstring>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "core/time_parse.h"
 #include "detect/output.h"
-#include "ingest/otlp_json.h"
 #include "ingest/otlp_proto.h"
-#include "ingest/zipkin_json.h"
+#include "serve/request_decoder.h"
 #include "serve/web_ui.h"
 
 namespace triad {
 namespace {
 
 using json = nlohmann::json;
-
-// Collects the records of one request; records of another signal than the
-// path's are counted, not kept.
-class BatchSink : public TelemetrySink {
- public:
-  BatchSink(IngestBatch* b, OtlpSignal want) : b_(b), want_(want) {}
-  void OnSpan(Span&& s) override {
-    if (want_ == OtlpSignal::kTraces) b_->spans.push_back(std::move(s)); else ++wrong_;
-  }
-  void OnLog(LogRecord&& l) override {
-    if (want_ == OtlpSignal::kLogs) b_->logs.push_back(std::move(l)); else ++wrong_;
-  }
-  void OnMetric(MetricSample&& m) override {
-    if (want_ == OtlpSignal::kMetrics) b_->metrics.push_back(std::move(m)); else ++wrong_;
-  }
-  uint64_t wrong() const { return wrong_; }
-
- private:
-  IngestBatch* b_;
-  OtlpSignal want_;
-  uint64_t wrong_ = 0;
-};
-
-enum class Encoding { kProto, kJson, kOther };
-
-Encoding EncodingOf(const httplib::Request& req) {
-  std::string ct = req.get_header_value("Content-Type");
-  ct = ct.substr(0, ct.find(';'));
-  while (!ct.empty() && ct.back() == ' ') ct.pop_back();
-  std::transform(ct.begin(), ct.end(), ct.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (ct == "application/x-protobuf" || ct == "application/protobuf") return Encoding::kProto;
-  if (ct == "application/json") return Encoding::kJson;
-  return Encoding::kOther;
-}
 
 void AppendVarint(uint64_t v, std::string* out) {
   while (v >= 0x80) {
@@ -65,10 +32,10 @@ void AppendVarint(uint64_t v, std::string* out) {
 }
 
 // google.rpc.Status{code = 1, message = 2}, the OTLP/HTTP error body.
-void SetError(httplib::Response& res, Encoding enc, int http_status, int rpc_code,
+void SetError(httplib::Response& res, IngestEncoding enc, int http_status, int rpc_code,
               const std::string& message) {
   res.status = http_status;
-  if (enc == Encoding::kProto) {
+  if (enc == IngestEncoding::kProto) {
     std::string body;
     body.push_back(0x08);
     AppendVarint(static_cast<uint64_t>(rpc_code), &body);
@@ -80,10 +47,6 @@ void SetError(httplib::Response& res, Encoding enc, int http_status, int rpc_cod
     res.set_content(json{{"code", rpc_code}, {"message", message}}.dump(), "application/json");
   }
 }
-
-// gRPC codes used by the OTLP/HTTP error bodies.
-constexpr int kRpcInvalidArgument = 3, kRpcResourceExhausted = 8, kRpcUnavailable = 14,
-              kRpcUnauthenticated = 16;
 
 bool ConstantTimeEquals(const std::string& a, const std::string& b) {
   if (a.size() != b.size()) return false;
@@ -133,6 +96,37 @@ json AnomalyJson(const AnomalyRow& a, bool with_evidence) {
   return j;
 }
 
+// The process_* gauges of Prometheus client libraries, from /proc/self (Linux;
+// left alone elsewhere): resident memory now and at its peak, CPU seconds.
+void SetProcessGauges(PromRegistry* m) {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f != nullptr) {
+    char line[256];
+    double kb = 0;
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+      if (std::sscanf(line, "VmRSS: %lf", &kb) == 1)
+        m->Gauge("process_resident_memory_bytes", "Resident memory size in bytes")->Set(kb * 1024);
+      else if (std::sscanf(line, "VmHWM: %lf", &kb) == 1)
+        m->Gauge("process_resident_memory_peak_bytes", "Peak resident memory size in bytes")
+            ->Set(kb * 1024);
+    }
+    std::fclose(f);
+  }
+  f = std::fopen("/proc/self/stat", "r");
+  if (f != nullptr) {
+    char buf[1024];
+    size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    buf[n] = '\0';
+    const char* p = std::strrchr(buf, ')');  // fields after the command name
+    unsigned long long ut = 0, st = 0;
+    if (p != nullptr &&
+        std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2)
+      m->Gauge("process_cpu_seconds_total", "User and system CPU time in seconds")
+          ->Set(static_cast<double>(ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK)));
+  }
+}
+
 }  // namespace
 
 bool ParseListenAddress(const std::string& text, std::string* host, int* port) {
@@ -178,6 +172,7 @@ Status IngestServer::Start() {
   const int threads = std::max(1, opts_.threads);
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_->set_payload_max_length(opts_.max_body_bytes);
+  http_->set_tcp_nodelay(true);  // no Nagle delay on responses to keep-alive clients
   http_->set_read_timeout(30, 0);
   http_->set_write_timeout(30, 0);
   if (opts_.port == 0) {
@@ -215,12 +210,17 @@ void IngestServer::Routes() {
     m->Counter("triad_http_unauthorized_total", "Requests refused for a missing/bad token")->Add();
     res.set_header("WWW-Authenticate", "Bearer");
     res.set_header("Connection", "close");
-    SetError(res, EncodingOf(req) == Encoding::kProto ? Encoding::kProto : Encoding::kJson, 401,
+    SetError(res,
+             IngestEncodingOf(req.get_header_value("Content-Type")) == IngestEncoding::kProto
+                 ? IngestEncoding::kProto
+                 : IngestEncoding::kJson,
+             401,
              kRpcUnauthenticated, "missing or invalid bearer token");
     return httplib::Server::HandlerResponse::Handled;
   });
 
-  // One ingest handler for the OTLP paths and Zipkin.
+  // One ingest handler for the OTLP paths and Zipkin: reads (and inflates,
+  // capped) the body, decodes it (serve/request_decoder.h), queues the batch.
   auto ingest = [this, m](OtlpSignal sig, bool zipkin, const httplib::Request& req,
                           httplib::Response& res, const httplib::ContentReader& reader) {
     auto t0 = std::chrono::steady_clock::now();
@@ -233,14 +233,19 @@ void IngestServer::Routes() {
                  std::to_string(res.status))
           ->Add();
     };
-    Encoding enc = EncodingOf(req);
-    std::string ce = req.get_header_value("Content-Encoding");
-    std::transform(ce.begin(), ce.end(), ce.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (!ce.empty() && ce != "gzip" && ce != "deflate" && ce != "identity" && ce != "br") {
+    const std::string content_type = req.get_header_value("Content-Type");
+    const std::string ce = req.get_header_value("Content-Encoding");
+    const IngestEncoding enc =
+        IngestEncodingOf(content_type) == IngestEncoding::kProto ? IngestEncoding::kProto
+                                                                 : IngestEncoding::kJson;
+    DecodeResult r;
+    if (!SupportedContentEncoding(ce)) {
+      // Checked before reading: the HTTP layer cannot inflate it.
+      IngestBatch unused;
+      DecodeIngestRequest(IngestRequest{sig, zipkin, content_type, ce, {}, path}, opts_.limits,
+                          &unused, &r);
       res.set_header("Connection", "close");
-      SetError(res, enc == Encoding::kProto ? enc : Encoding::kJson, 415, kRpcInvalidArgument,
-               fmt::format("unsupported Content-Encoding '{}' (use gzip)", ce.substr(0, 50)));
+      SetError(res, enc, r.http_status, r.rpc_code, r.message);
       done();
       return;
     }
@@ -274,43 +279,22 @@ void IngestServer::Routes() {
       done();
       return;
     }
-    if (enc == Encoding::kOther || (zipkin && enc != Encoding::kJson)) {
-      SetError(res, Encoding::kJson, 415, kRpcInvalidArgument,
-               fmt::format("unsupported Content-Type '{}': use {}",
-                           req.get_header_value("Content-Type").substr(0, 100),
-                           zipkin ? "application/json" : "application/x-protobuf or application/json"));
-      done();
-      return;
-    }
+    IngestLimits limits = opts_.limits;
+    limits.max_bytes = std::min(limits.max_bytes, opts_.max_body_bytes);
     IngestBatch batch;
-    batch.signal = sig;
-    BatchSink sink(&batch, sig);
-    ReadStats stats;
-    Status st;
-    if (zipkin) {
-      st = ParseZipkinJson(body, sink, &stats, "zipkin");
-    } else if (enc == Encoding::kJson) {
-      st = ParseOtlpJson(body, sink, &stats, path);
-    } else {
-      OtlpProtoLimits lim;
-      lim.max_bytes = opts_.max_body_bytes;
-      st = ParseOtlpProto(sig, body, sink, &stats, path, lim);
-    }
-    if (!st.ok()) {
-      m->Counter("triad_rejected_requests_total", "Ingest requests rejected as undecodable",
-                 "signal", OtlpSignalName(sig))
-          ->Add();
-      SetError(res, enc, 400, kRpcInvalidArgument, st.message().substr(0, 500));
+    DecodeIngestRequest(IngestRequest{sig, zipkin, content_type, ce, body, path}, limits, &batch,
+                        &r);
+    if (r.http_status != 200) {
+      if (r.http_status != 415)
+        m->Counter("triad_rejected_requests_total", "Ingest requests rejected as undecodable",
+                   "signal", OtlpSignalName(sig))
+            ->Add();
+      SetError(res, r.reply, r.http_status, r.rpc_code, r.message);
       done();
       return;
     }
-    uint64_t rejected = stats.skipped + sink.wrong();
-    std::string message = OtlpPartialSuccessMessage(stats);
-    if (sink.wrong() > 0) {
-      std::string w = fmt::format("{} records of another signal than {} rejected", sink.wrong(),
-                                  OtlpSignalName(sig));
-      message = message.empty() ? w : message + "; " + w;
-    }
+    const uint64_t rejected = r.rejected;
+    const std::string& message = r.message;
     const size_t n = batch.records();
     if (n > 0) {
       OnlinePipeline::Admit a = pipeline_->Submit(std::move(batch));
@@ -334,9 +318,19 @@ void IngestServer::Routes() {
       m->Counter("triad_rejected_records_total", "Records rejected in accepted requests",
                  "signal", OtlpSignalName(sig))
           ->Add(rejected);
+    if (r.truncated > 0)
+      m->Counter("triad_truncated_values_total",
+                 "Strings cut to --max-string-bytes (accepted requests)", "signal",
+                 OtlpSignalName(sig))
+          ->Add(r.truncated);
+    if (r.dropped_attributes > 0)
+      m->Counter("triad_dropped_attributes_total",
+                 "Attributes beyond --max-attributes per record, dropped", "signal",
+                 OtlpSignalName(sig))
+          ->Add(r.dropped_attributes);
     if (zipkin) {
       res.status = 202;
-    } else if (enc == Encoding::kProto) {
+    } else if (enc == IngestEncoding::kProto) {
       res.status = 200;
       res.set_content(OtlpExportResponseProto(sig, static_cast<int64_t>(rejected), message),
                       "application/x-protobuf");
@@ -381,6 +375,7 @@ void IngestServer::Routes() {
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     metrics_->Gauge("triad_queue_batches", "Batches waiting for the worker")
         ->Set(static_cast<double>(pipeline_->queue_batches()));
+    SetProcessGauges(metrics_);
     res.set_content(metrics_->Render(), "text/plain; version=0.0.4");
   });
 

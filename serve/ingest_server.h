@@ -9,9 +9,13 @@
 // Answers:
 //   200 Export*ServiceResponse in the request's encoding; partial_success
 //       carries the rejected record count and the first reason when records
-//       were skipped (malformed, or of another signal than the path's);
-//   400 undecodable payload; 413 body too large; 415 unsupported
-//   Content-Type; 429 queue full and 503 shutting down, both with
+//       were skipped (malformed, or of another signal than the path's), and
+//       how many strings were truncated / attributes dropped by the limits
+//       (ServerOptions::limits; Prometheus triad_truncated_values_total,
+//       triad_dropped_attributes_total);
+//   400 undecodable payload or nesting over the limit; 413 body too large or
+//   too many records; 415 unsupported Content-Type or Content-Encoding;
+//   429 queue full and 503 shutting down, both with
 //   Retry-After. Error bodies are google.rpc.Status (protobuf or JSON).
 // API (JSON, nlohmann):
 //   GET /api/v1/anomalies?service=&from=&to=&limit=   newest first; from/to
@@ -34,6 +38,7 @@
 #include <string>
 #include <thread>
 
+#include "ingest/ingest_limits.h"
 #include "serve/online_pipeline.h"
 #include "serve/prom_metrics.h"
 #include "serve/store.h"
@@ -50,6 +55,9 @@ struct ServerOptions {
   int port = 4318;                     // 0 = any free port (see IngestServer::port)
   std::string token;                   // empty = no authentication
   size_t max_body_bytes = 32u << 20;   // per request, after decompression
+  // Decoder limits (ingest/ingest_limits.h): strings, attributes, nesting,
+  // records per request; limits.max_bytes is capped at max_body_bytes.
+  IngestLimits limits;
   int retry_after_s = 2;               // Retry-After of 429/503
   int threads = 8;                     // HTTP worker threads
 };

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -12,25 +11,14 @@
 
 #include "ingest/otlp_json.h"
 #include "ingest/otlp_proto.h"
+#include "serve/request_decoder.h"
 
 namespace triad {
 namespace {
 
 using json = nlohmann::json;
 
-std::string Gzip(const std::string& in) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&zs, in.size()) + 64, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
+std::string Gzip(const std::string& in) { return CompressRequestBody("gzip", in); }
 
 std::vector<Span> SomeSpans(int n, TimeNs t0 = 1700000000LL * kNsPerSec) {
   std::vector<Span> v;
@@ -287,6 +275,48 @@ TEST(ListenAddressTest, Parses) {
   EXPECT_EQ(port, 4000);
   EXPECT_FALSE(ParseListenAddress("h:70000", &host, &port));
   EXPECT_FALSE(ParseListenAddress("h:x", &host, &port));
+}
+
+// Limits (ingest/ingest_limits.h) at the HTTP level: an over-long string is
+// truncated, the request accepted, and the truncation reported in
+// partial_success and in /metrics; too many records is a 413.
+TEST_F(IngestServerTest, LimitsTruncateReportAndRefuse) {
+  ServerOptions so;
+  so.limits.max_string_bytes = 64;
+  so.limits.max_attributes = 2;
+  so.limits.max_records = 20;
+  Start(so);
+  std::vector<Span> spans = SomeSpans(3);
+  spans[0].name = std::string(1000, 'n');
+  spans[1].attributes = {{"a", "1"}, {"b", "2"}, {"c", "3"}};
+  auto r = client_->Post("/v1/traces", WriteOtlpTraces(spans), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  json resp = json::parse(r->body);
+  ASSERT_TRUE(resp.contains("partialSuccess")) << r->body;
+  EXPECT_FALSE(resp["partialSuccess"].contains("rejectedSpans"));  // all accepted
+  const std::string msg = resp["partialSuccess"]["errorMessage"].get<std::string>();
+  EXPECT_NE(msg.find("1 value(s) truncated to 64 bytes"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("1 attribute(s) dropped"), std::string::npos) << msg;
+  // Protobuf: the same message in the protobuf response.
+  r = client_->Post("/v1/traces", WriteOtlpTracesProto(spans), "application/x-protobuf");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, OtlpExportResponseProto(OtlpSignal::kTraces, 0, msg));
+  // Too many records in one request.
+  r = client_->Post("/v1/traces", WriteOtlpTracesProto(SomeSpans(21)), "application/x-protobuf");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_NE(r->body.find("more than 20 records (max_records)"), std::string::npos);
+  ASSERT_TRUE(pipeline_->WaitIdle(std::chrono::seconds(10)));
+  EXPECT_EQ(Processed("traces"), 6u);
+  r = client_->Get("/metrics");
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find("triad_truncated_values_total{signal=\"traces\"} 2"), std::string::npos)
+      << r->body;
+  EXPECT_NE(r->body.find("triad_dropped_attributes_total{signal=\"traces\"} 2"),
+            std::string::npos);
+  EXPECT_NE(r->body.find("triad_http_responses_total{code=\"413\"} 1"), std::string::npos);
 }
 
 }  // namespace

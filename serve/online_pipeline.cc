@@ -7,17 +7,61 @@
 #include <cassert>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "parse/drain.h"
+#include "serve/evidence_json.h"
+#include "serve/trace_scoring.h"
+#include "serve/batch_codec.h"
 
 namespace triad {
 namespace {
 
 using json = nlohmann::json;
+
+constexpr const char* kCommittedEndKey = "pipeline.committed_end";
+constexpr const char* kCheckpointKey = "pipeline.checkpoint";
+constexpr const char* kDrainKey = "pipeline.drain";
+
+// The largest event time of a batch's records (INT64_MIN if none).
+TimeNs MaxEventTime(const IngestBatch& b) {
+  TimeNs t = INT64_MIN;
+  for (const Span& x : b.spans) t = std::max(t, x.start);
+  for (const LogRecord& x : b.logs) t = std::max(t, x.time != 0 ? x.time : x.observed_time);
+  for (const MetricSample& x : b.metrics) t = std::max(t, x.time);
+  return t;
+}
+
+// The log parser's state as text (DrainParser persists to files only).
+Status DrainToString(const DrainParser& d, const std::string& tmp, std::string* out) {
+  TRIAD_RETURN_IF_ERROR(d.Save(tmp));
+  std::ifstream f(tmp, std::ios::binary);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  std::error_code ec;
+  std::filesystem::remove(tmp, ec);
+  if (!f) return Status::IOError("cannot read back " + tmp);
+  *out = ss.str();
+  return Status::OK();
+}
+
+Status DrainFromString(const std::string& text, const std::string& tmp,
+                       std::unique_ptr<DrainParser>* out) {
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << text;
+    if (!f) return Status::IOError("cannot write " + tmp);
+  }
+  Status st = DrainParser::Load(tmp, out);
+  std::error_code ec;
+  std::filesystem::remove(tmp, ec);
+  return st;
+}
 
 TimeNs WallNow() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -40,19 +84,22 @@ struct SpanBrief {
   }
 };
 
-json SpanJson(const Span& s) {
-  json j = {{"trace_id", s.trace_id},
-            {"span_id", s.span_id},
-            {"parent_span_id", s.parent_span_id},
-            {"service", s.service},
-            {"name", s.name},
-            {"kind", SpanKindName(s.kind)},
-            {"start_ns", s.start},
-            {"duration_ms", static_cast<double>(s.end - s.start) / kNsPerMs},
-            {"error", s.is_error()}};
-  if (s.http_status_code != 0) j["http_status"] = s.http_status_code;
-  if (!s.status_message.empty()) j["status_message"] = s.status_message.substr(0, 300);
-  return j;
+// The fields of `s` that trace evidence (SpanJson, is_error) and trace
+// assembly use: the assembler's copy skips the attributes, URL, hosts, etc.
+Span EvidenceCopy(const Span& s) {
+  Span c;
+  c.trace_id = s.trace_id;
+  c.span_id = s.span_id;
+  c.parent_span_id = s.parent_span_id;
+  c.service = s.service;
+  c.name = s.name;
+  c.kind = s.kind;
+  c.start = s.start;
+  c.end = s.end;
+  c.status = s.status;
+  c.status_message = s.status_message;
+  c.http_status_code = s.http_status_code;
+  return c;
 }
 
 }  // namespace
@@ -74,6 +121,19 @@ struct OnlinePipeline::State {
   std::deque<std::string> error_trace_fifo;
   uint64_t late_reported = 0, implausible_reported = 0;
 
+  // Journal, checkpoint, idle close (see the header).
+  bool learn_logs = true;            // false while replaying batches the parser holds
+  uint64_t drain_seq = 0;            // the checkpointed parser state covers batches <= this
+  uint64_t last_seq = 0;             // last journaled batch processed
+  TimeNs committed_end = INT64_MIN;  // end of the last slot committed to the store
+  TimeNs committed_at_start = INT64_MIN;
+  uint64_t slots_since_ckpt = 0;
+  // (seq, largest event time) of processed batches, from the replay start on.
+  std::deque<std::pair<uint64_t, TimeNs>> retained;
+  std::chrono::steady_clock::time_point last_ckpt, last_record_wall, next_idle_tick;
+  TimeNs wm_at_last_record = INT64_MIN;  // the watermark after the last record
+  bool open_state = false;               // windows or traces open
+
   // Metrics.
   PromCounter* processed[3];
   PromCounter* late;
@@ -88,6 +148,13 @@ struct OnlinePipeline::State {
   PromGauge* templates_gauge;
   PromHistogram* scoring_latency;
   PromHistogram* batch_latency;
+  PromCounter* skipped_slots;
+  PromCounter* replayed;
+  PromCounter* journal_full;
+  PromCounter* journal_errors;
+  PromCounter* checkpoints;
+  PromCounter* idle_advances;
+  PromGauge* journal_bytes;
 };
 
 OnlinePipeline::OnlinePipeline(PipelineOptions opts, Store* store,
@@ -121,13 +188,34 @@ OnlinePipeline::OnlinePipeline(PipelineOptions opts, Store* store,
                                         "Worker time per accepted batch", LatencyBuckets());
   metrics_->Gauge("triad_queue_batches", "Batches waiting for the worker");
   metrics_->Gauge("triad_queue_records", "Records waiting for the worker");
+  s.skipped_slots = metrics_->Counter("triad_slots_skipped_total",
+                                      "Window slots recomputed by replay but already committed");
+  s.replayed = metrics_->Counter("triad_journal_replayed_records_total",
+                                 "Records replayed from the journal at start");
+  s.journal_full = metrics_->Counter("triad_journal_full_total",
+                                     "Batches refused because the journal was full");
+  s.journal_errors = metrics_->Counter("triad_journal_errors_total", "Failed journal writes");
+  s.checkpoints = metrics_->Counter("triad_checkpoints_total", "Pipeline checkpoints written");
+  s.idle_advances = metrics_->Counter("triad_idle_advances_total",
+                                      "Watermark advances by the wall clock (idle close)");
+  s.journal_bytes = metrics_->Gauge("triad_journal_bytes", "Bytes in the spill journal");
+  const TimeNs w = opts_.windows.window;
+  if (opts_.replay_lookback <= 0) opts_.replay_lookback = 3 * w + opts_.traces.idle_timeout;
+  if (opts_.idle_close.count() < 0)
+    opts_.idle_close = std::chrono::milliseconds(2 * (w + opts_.windows.allowed_lateness) / kNsPerMs);
 }
 
 OnlinePipeline::~OnlinePipeline() { Shutdown(); }
 
 Status OnlinePipeline::Start() {
   State& s = *st_;
-  if (!opts_.drain_state_path.empty() && std::filesystem::exists(opts_.drain_state_path)) {
+  std::string v;
+  if (store_->GetMeta(kCommittedEndKey, &v).ok()) s.committed_end = std::strtoll(v.c_str(), nullptr, 10);
+  uint64_t replay_from = 0;
+  if (!opts_.journal.dir.empty()) TRIAD_RETURN_IF_ERROR(LoadCheckpoint(&replay_from));
+  if (s.drain) {
+    // From the checkpoint.
+  } else if (!opts_.drain_state_path.empty() && std::filesystem::exists(opts_.drain_state_path)) {
     TRIAD_RETURN_IF_ERROR(DrainParser::Load(opts_.drain_state_path, &s.drain));
     spdlog::info("loaded {} log templates from {}", s.drain->num_templates(),
                  opts_.drain_state_path);
@@ -136,8 +224,27 @@ Status OnlinePipeline::Start() {
   }
   s.assembler = std::make_unique<TraceAssembler>(opts_.traces,
                                                  [this](Trace&& t) { OnTrace(std::move(t)); });
-  s.windows = std::make_unique<StreamingWindows>(
-      opts_.windows, [this](ClosedSlot&& slot) { OnSlot(std::move(slot)); });
+  if (trace_stage_) trace_stage_->Start();  // before the replay, which completes traces
+  s.windows = std::make_unique<StreamingWindows>(opts_.windows, [this](ClosedSlot&& slot) {
+    State& s = *st_;
+    if (journal_ && slot.end <= s.committed_at_start) {  // replay: written before
+      s.skipped_slots->Add();
+      s.notable.erase(slot.start);
+      return;
+    }
+    OnSlot(std::move(slot));
+  });
+  if (!opts_.journal.dir.empty()) {
+    TRIAD_RETURN_IF_ERROR(Journal::Open(opts_.journal, &journal_, &journal_stats_));
+    journal_->SetNextSeqAtLeast(std::max(replay_from, s.drain_seq + 1));
+    s.committed_at_start = s.committed_end;
+    // Checkpoints never move replay_from back, even if nothing is replayed.
+    s.last_seq = std::max<uint64_t>(replay_from, s.drain_seq + 1) - 1;
+    TRIAD_RETURN_IF_ERROR(Replay(replay_from));
+    Status st = Checkpoint();
+    if (!st.ok()) spdlog::error("checkpoint after replay: {}", st.ToString());
+  }
+  s.last_record_wall = s.last_ckpt = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> l(mu_);
   started_ = true;
   worker_ = std::thread([this] { Work(); });
@@ -145,17 +252,40 @@ Status OnlinePipeline::Start() {
 }
 
 OnlinePipeline::Admit OnlinePipeline::Submit(IngestBatch&& b) {
-  std::lock_guard<std::mutex> l(mu_);
-  if (stopping_ || !started_) return Admit::kStopping;
-  size_t n = b.records();
-  if (queue_.size() >= opts_.max_queue_batches ||
-      (queued_records_ > 0 && queued_records_ + n > opts_.max_queue_records))
-    return Admit::kQueueFull;
-  queued_records_ += n;
-  queue_.push_back(std::move(b));
-  metrics_->Gauge("triad_queue_batches", "")->Set(static_cast<double>(queue_.size()));
-  metrics_->Gauge("triad_queue_records", "")->Set(static_cast<double>(queued_records_));
-  cv_.notify_one();
+  std::string payload;
+  if (journal_) EncodeBatch(b, INT64_MIN, &payload);  // outside the lock
+  uint64_t seq = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_ || !started_) return Admit::kStopping;
+    size_t n = b.records();
+    if (queue_.size() >= opts_.max_queue_batches ||
+        (queued_records_ > 0 && queued_records_ + n > opts_.max_queue_records))
+      return Admit::kQueueFull;
+    if (journal_) {
+      // Under mu_: journal order == queue order == processing order.
+      Status err;
+      Journal::Result r = journal_->Append(payload, &seq, &err);
+      if (r == Journal::Result::kFull) {
+        st_->journal_full->Add();
+        return Admit::kQueueFull;
+      }
+      if (r != Journal::Result::kOk) {
+        st_->journal_errors->Add();
+        spdlog::error("journal: {}", err.ToString());
+        return Admit::kStopping;
+      }
+    }
+    queued_records_ += n;
+    queue_.push_back(Queued{std::move(b), seq, INT64_MIN});
+    metrics_->Gauge("triad_queue_batches", "")->Set(static_cast<double>(queue_.size()));
+    metrics_->Gauge("triad_queue_records", "")->Set(static_cast<double>(queued_records_));
+    cv_.notify_one();
+  }
+  if (journal_ && opts_.journal.fsync) {
+    Status st = journal_->Sync(seq);  // group commit with concurrent requests
+    if (!st.ok()) spdlog::error("{}", st.ToString());
+  }
   return Admit::kAccepted;
 }
 
@@ -213,39 +343,87 @@ void OnlinePipeline::Shutdown() {
 }
 
 void OnlinePipeline::Work() {
+  State& s = *st_;
+  const bool idle_on = opts_.idle_close.count() > 0;
+  using Clock = std::chrono::steady_clock;
   for (;;) {
-    IngestBatch b;
+    Queued q;
+    bool checkpoint_due = false;
     {
       std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [&] { return (!queue_.empty() && !paused_) || stopping_; });
-      if (queue_.empty()) break;  // stopping and drained
-      b = std::move(queue_.front());
-      queue_.pop_front();
-      queued_records_ -= b.records();
+      for (;;) {
+        if ((!queue_.empty() && !paused_) || stopping_) break;
+        const auto now = Clock::now();
+        auto deadline = Clock::time_point::max();
+        if (journal_ && s.slots_since_ckpt > 0) {  // a pending checkpoint, due when idle too
+          if (now - s.last_ckpt >= opts_.checkpoint_interval) {
+            checkpoint_due = true;
+            break;
+          }
+          deadline = s.last_ckpt + opts_.checkpoint_interval;
+        }
+        if (idle_on && s.open_state && s.wm_at_last_record != INT64_MIN && !paused_) {
+          MaybeIdleAdvance(now);
+          if (!queue_.empty()) continue;
+          deadline = std::min(deadline, std::max(s.last_record_wall + opts_.idle_close,
+                                                 s.next_idle_tick));
+        }
+        if (deadline == Clock::time_point::max()) cv_.wait(l);
+        else cv_.wait_until(l, deadline);
+      }
+      if (!checkpoint_due) {
+        if (queue_.empty()) break;  // stopping and drained
+        q = std::move(queue_.front());
+        queue_.pop_front();
+        queued_records_ -= q.batch.records();
+        metrics_->Gauge("triad_queue_batches", "")->Set(static_cast<double>(queue_.size()));
+        metrics_->Gauge("triad_queue_records", "")->Set(static_cast<double>(queued_records_));
+      }
       busy_ = true;
-      metrics_->Gauge("triad_queue_batches", "")->Set(static_cast<double>(queue_.size()));
-      metrics_->Gauge("triad_queue_records", "")->Set(static_cast<double>(queued_records_));
     }
-    auto t0 = std::chrono::steady_clock::now();
-    Process(b);
-    st_->batch_latency->Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (!checkpoint_due) {
+      auto t0 = Clock::now();
+      Run(q);
+      auto t1 = Clock::now();
+      if (q.advance_to == INT64_MIN)
+        st_->batch_latency->Observe(std::chrono::duration<double>(t1 - t0).count());
+      checkpoint_due =
+          journal_ && s.slots_since_ckpt > 0 && t1 - s.last_ckpt >= opts_.checkpoint_interval;
+    }
+    if (checkpoint_due) {
+      Status st = Checkpoint();
+      if (!st.ok()) {
+        spdlog::error("checkpoint: {}", st.ToString());
+        s.last_ckpt = Clock::now();  // retry after an interval, not in a loop
+      }
+    }
     std::lock_guard<std::mutex> l(mu_);
     busy_ = false;
     if (queue_.empty()) idle_cv_.notify_all();
   }
-  // Stopping: close what is open so accepted data reaches the store.
-  State& s = *st_;
-  s.assembler->Flush();
-  s.windows->Flush();
-  if (!s.dirty_templates.empty()) {
-    Status st = store_->InTransaction([this] { return WriteTemplates(); });
+  if (journal_) {
+    // Stopping with a journal: open windows and traces stay in the journal
+    // and are rebuilt by the next Start(); the checkpoint records the rest.
+    Status st = Checkpoint();
     if (!st.ok()) {
-      spdlog::error("store: {}", st.ToString());
+      spdlog::error("checkpoint: {}", st.ToString());
       std::lock_guard<std::mutex> l(mu_);
       store_error_ = st;
     }
+  } else {
+    // Stopping: close what is open so accepted data reaches the store.
+    s.assembler->Flush();
+    s.windows->Flush();
+    if (!s.dirty_templates.empty()) {
+      Status st = store_->InTransaction([this] { return WriteTemplates(); });
+      if (!st.ok()) {
+        spdlog::error("store: {}", st.ToString());
+        std::lock_guard<std::mutex> l(mu_);
+        store_error_ = st;
+      }
+    }
   }
+  if (trace_stage_) trace_stage_->Shutdown();  // every completed trace is in
   if (!opts_.drain_state_path.empty()) {
     Status st = s.drain->Save(opts_.drain_state_path);
     if (!st.ok()) spdlog::error("saving log parser state: {}", st.ToString());
@@ -253,6 +431,148 @@ void OnlinePipeline::Work() {
   std::lock_guard<std::mutex> l(mu_);
   busy_ = false;
   idle_cv_.notify_all();
+}
+
+void OnlinePipeline::Run(Queued& q) {
+  State& s = *st_;
+  TimeNs max_time = INT64_MIN;
+  if (q.advance_to != INT64_MIN) {
+    max_time = q.advance_to;
+    s.windows->AdvanceTo(q.advance_to);
+    if (s.windows->watermark() != INT64_MIN) s.assembler->AdvanceTo(s.windows->watermark());
+    s.open_slots->Set(static_cast<double>(s.windows->open_slots()));
+    s.open_traces->Set(static_cast<double>(s.assembler->open_traces()));
+    if (s.windows->watermark() != INT64_MIN)
+      s.watermark->Set(static_cast<double>(s.windows->watermark()) / kNsPerSec);
+  } else {
+    max_time = MaxEventTime(q.batch);
+    const bool has_records = q.batch.records() > 0;
+    s.learn_logs = q.seq == 0 || q.seq > s.drain_seq;
+    Process(q.batch);
+    s.learn_logs = true;
+    if (has_records) {
+      s.last_record_wall = std::chrono::steady_clock::now();
+      s.wm_at_last_record = s.windows->watermark();
+    }
+  }
+  if (q.seq > 0) {
+    s.retained.emplace_back(q.seq, max_time);
+    s.last_seq = q.seq;
+  }
+  s.open_state = s.windows->open_slots() > 0 || s.assembler->open_traces() > 0;
+  if (trace_stage_ && s.windows->watermark() != INT64_MIN)
+    trace_stage_->AdvanceTo(s.windows->watermark());
+}
+
+void OnlinePipeline::MaybeIdleAdvance(std::chrono::steady_clock::time_point now) {
+  State& s = *st_;
+  if (s.wm_at_last_record == INT64_MIN || now < s.last_record_wall + opts_.idle_close ||
+      now < s.next_idle_tick)
+    return;
+  // Ticks of a tenth of the idle time (50 ms .. 5 s).
+  s.next_idle_tick = now + std::clamp<std::chrono::milliseconds>(
+                               opts_.idle_close / 10, std::chrono::milliseconds(50),
+                               std::chrono::milliseconds(5000));
+  const TimeNs t =
+      s.wm_at_last_record +
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now - s.last_record_wall).count();
+  if (t <= s.windows->watermark()) return;
+  Queued q;
+  q.advance_to = t;
+  if (journal_) {
+    std::string payload;
+    EncodeBatch(q.batch, t, &payload);
+    Status err;
+    if (journal_->Append(payload, &q.seq, &err) != Journal::Result::kOk) return;  // next tick
+  }
+  s.idle_advances->Add();
+  queue_.push_back(std::move(q));
+}
+
+Status OnlinePipeline::LoadCheckpoint(uint64_t* replay_from) {
+  State& s = *st_;
+  std::string v;
+  Status st = store_->GetMeta(kCheckpointKey, &v);
+  if (st.code() == Status::Code::kNotFound) return Status::OK();
+  TRIAD_RETURN_IF_ERROR(st);
+  json j = json::parse(v, nullptr, false);
+  if (!j.is_object() || !j["replay_from"].is_number_unsigned() ||
+      !j["drain_seq"].is_number_unsigned() || !j["templates"].is_array())
+    return Status::Corruption("store: malformed pipeline checkpoint");
+  *replay_from = j["replay_from"].get<uint64_t>();
+  s.drain_seq = j["drain_seq"].get<uint64_t>();
+  for (const json& t : j["templates"]) {
+    if (!t.is_array() || t.size() != 4 || !t[0].is_number_unsigned() ||
+        !t[1].is_number_unsigned() || !t[2].is_number_integer() || !t[3].is_number_integer())
+      return Status::Corruption("store: malformed template in the pipeline checkpoint");
+    auto& ti = s.templates[t[0].get<uint32_t>()];
+    ti.count = t[1].get<uint64_t>();
+    ti.first = t[2].get<TimeNs>();
+    ti.last = t[3].get<TimeNs>();
+  }
+  TRIAD_RETURN_IF_ERROR(store_->GetMeta(kDrainKey, &v));
+  const std::string tmp = (std::filesystem::path(opts_.journal.dir) / "drain.load.tmp").string();
+  std::error_code ec;
+  std::filesystem::create_directories(opts_.journal.dir, ec);
+  TRIAD_RETURN_IF_ERROR(DrainFromString(v, tmp, &s.drain));
+  spdlog::info("checkpoint: {} log templates, replay from journal seq {}, committed up to {}",
+               s.drain->num_templates(), *replay_from, s.committed_end);
+  return Status::OK();
+}
+
+Status OnlinePipeline::Replay(uint64_t from) {
+  State& s = *st_;
+  const uint64_t oldest = journal_->oldest_seq();
+  if (from > 0 && from < oldest)
+    spdlog::warn("journal {} starts at seq {} but the checkpoint needs {}: replaying what is there",
+                 opts_.journal.dir, oldest, from);
+  Status st = journal_->Replay(from, [&](uint64_t seq, std::string_view payload) {
+    Queued q;
+    if (!DecodeBatch(payload, &q.batch, &q.advance_to)) {
+      journal_stats_.Skip(opts_.journal.dir, seq, "undecodable batch in the journal");
+      return;
+    }
+    q.seq = seq;
+    ++replayed_batches_;
+    replayed_records_ += q.batch.records();
+    s.replayed->Add(q.batch.records());
+    Run(q);
+  });
+  if (replayed_batches_ > 0)
+    spdlog::info("journal: replayed {} records in {} batches from {}", replayed_records_,
+                 replayed_batches_, opts_.journal.dir);
+  return st;
+}
+
+Status OnlinePipeline::Checkpoint() {
+  State& s = *st_;
+  const TimeNs thr = s.committed_end == INT64_MIN ? INT64_MIN
+                                                  : s.committed_end - opts_.replay_lookback;
+  while (!s.retained.empty() && s.retained.front().second < thr) s.retained.pop_front();
+  const uint64_t from = s.retained.empty() ? s.last_seq + 1 : s.retained.front().first;
+  const uint64_t drain_seq = std::max(s.drain_seq, s.last_seq);
+  std::string drain;
+  TRIAD_RETURN_IF_ERROR(DrainToString(
+      *s.drain, (std::filesystem::path(opts_.journal.dir) / "drain.save.tmp").string(), &drain));
+  json tpl = json::array();
+  for (const auto& [id, ti] : s.templates) tpl.push_back({id, ti.count, ti.first, ti.last});
+  json j = {{"version", 1},
+            {"replay_from", from},
+            {"drain_seq", drain_seq},
+            {"committed_end", s.committed_end},
+            {"templates", std::move(tpl)}};
+  TRIAD_RETURN_IF_ERROR(store_->InTransaction([&]() -> Status {
+    TRIAD_RETURN_IF_ERROR(store_->PutMeta(kCheckpointKey, j.dump()));
+    TRIAD_RETURN_IF_ERROR(store_->PutMeta(kDrainKey, drain));
+    return WriteTemplates();
+  }));
+  s.drain_seq = drain_seq;
+  s.slots_since_ckpt = 0;
+  s.last_ckpt = std::chrono::steady_clock::now();
+  journal_->ReleaseBefore(from);
+  s.checkpoints->Add();
+  s.journal_bytes->Set(static_cast<double>(journal_->bytes()));
+  return Status::OK();
 }
 
 void OnlinePipeline::Process(IngestBatch& b) {
@@ -280,17 +600,19 @@ void OnlinePipeline::Process(IngestBatch& b) {
         if (probe.Before(*worst)) *worst = brief();
       }
     }
-    s.assembler->Add(Span(span));
+    s.assembler->Add(EvidenceCopy(span));
     s.windows->OnSpan(std::move(span));
   }
   for (LogRecord& log : b.logs) {
-    DrainMatch m = s.drain->Add(log.body);
-    auto& ti = s.templates[m.template_id];
-    TimeNs t = log.time != 0 ? log.time : log.observed_time;
-    if (ti.count == 0) ti.first = t;
-    ti.last = std::max(ti.last, t);
-    ++ti.count;
-    s.dirty_templates.insert(m.template_id);  // count, last seen, maybe generalised text
+    if (s.learn_logs) {  // false: a replayed batch the checkpointed parser already holds
+      DrainMatch m = s.drain->Add(log.body);
+      auto& ti = s.templates[m.template_id];
+      TimeNs t = log.time != 0 ? log.time : log.observed_time;
+      if (ti.count == 0) ti.first = t;
+      ti.last = std::max(ti.last, t);
+      ++ti.count;
+      s.dirty_templates.insert(m.template_id);  // count, last seen, maybe generalised text
+    }
     s.windows->OnLog(std::move(log));
   }
   for (MetricSample& m : b.metrics) s.windows->OnMetric(std::move(m));
@@ -315,16 +637,11 @@ void OnlinePipeline::Process(IngestBatch& b) {
 void OnlinePipeline::OnTrace(Trace&& t) {
   State& s = *st_;
   s.traces_completed->Add();
+  if (trace_stage_) trace_stage_->Submit(t);
   if (opts_.evidence_traces == 0) return;
   bool error = std::any_of(t.spans.begin(), t.spans.end(), [](const Span& x) { return x.is_error(); });
   if (!error || s.error_traces.count(t.trace_id)) return;
-  json spans = json::array();
-  for (size_t i = 0; i < t.spans.size() && i < 200; ++i) {
-    json j = SpanJson(t.spans[i]);
-    j["parent"] = t.parent[i];
-    spans.push_back(std::move(j));
-  }
-  s.error_traces.emplace(t.trace_id, std::move(spans));
+  s.error_traces.emplace(t.trace_id, TraceJson(t));
   s.error_trace_fifo.push_back(t.trace_id);
   while (s.error_trace_fifo.size() > opts_.evidence_traces) {
     s.error_traces.erase(s.error_trace_fifo.front());
@@ -432,8 +749,13 @@ void OnlinePipeline::OnSlot(ClosedSlot&& slot) {
     TRIAD_RETURN_IF_ERROR(WriteTemplates());
     if (opts_.retention > 0 && slot.start - opts_.retention > 0)
       TRIAD_RETURN_IF_ERROR(store_->DeleteOlderThan(slot.start - opts_.retention, nullptr));
-    return Status::OK();
+    // Replay after a crash skips this slot (same transaction as its scores).
+    return store_->PutMeta(kCommittedEndKey, std::to_string(slot.end));
   });
+  if (st.ok()) {
+    s.committed_end = slot.end;
+    ++s.slots_since_ckpt;
+  }
   if (!st.ok()) {
     s.store_errors->Add();
     spdlog::error("store: {}", st.ToString());

@@ -29,6 +29,8 @@ struct TraceScoringStage::Bucket {
 
 namespace {
 
+constexpr const char* kWrittenThroughKey = "trace_scoring.written_through";
+
 TimeNs BucketStart(TimeNs t, TimeNs window) {
   TimeNs q = t / window;
   if (t % window != 0 && t < 0) --q;
@@ -47,6 +49,9 @@ TraceScoringStage::TraceScoringStage(TraceScoringOptions opts, const TraceScorer
 TraceScoringStage::~TraceScoringStage() { Shutdown(); }
 
 void TraceScoringStage::Start() {
+  std::string v;
+  if (store_->GetMeta(kWrittenThroughKey, &v).ok())
+    flushed_through_ = written_before_start_ = std::strtoll(v.c_str(), nullptr, 10);
   std::lock_guard<std::mutex> l(mu_);
   if (started_) return;
   started_ = true;
@@ -111,6 +116,9 @@ void TraceScoringStage::Work() {
       "triad_trace_anomalies_total", "Traces the trace model judged anomalous");
   PromCounter* late = metrics_->Counter(
       "triad_trace_late_total", "Scored traces whose window had already been written");
+  PromCounter* replayed = metrics_->Counter(
+      "triad_trace_replayed_total",
+      "Replayed traces of windows written before a restart (not written again)");
   PromHistogram* latency =
       metrics_->Histogram("triad_trace_scoring_latency_seconds",
                           "Trace model inference per completed trace", LatencyBuckets());
@@ -145,38 +153,12 @@ void TraceScoringStage::Work() {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       scored->Add();
       const TimeNs start = BucketStart(t.start(), opts_.window);
-      if (start + opts_.window <= flushed_through_) late->Add();
-      std::set<std::string> services;
-      for (const Span& s : t.spans) services.insert(s.service);
-      for (const std::string& svc : services) {
-        auto& b = buckets_[{start, svc}];
-        if (!b) b = std::make_unique<Bucket>();
-        ++b->scored;
-      }
-      if (a.anomaly && a.blamed >= 0 && static_cast<size_t>(a.blamed) < t.spans.size()) {
-        anomalous->Add();
-        auto& b = buckets_[{start, t.spans[a.blamed].service}];
-        ++b->anomalous;
-        if (a.type == "structural" || a.type == "both") ++b->structural;
-        if (a.type == "response_time" || a.type == "both") ++b->response_time;
-        if (b->worst.size() < opts_.evidence_traces || a.score > b->worst.back().score) {
-          Bucket::Worst w;
-          w.score = a.score;
-          w.trace_id = t.trace_id;
-          w.type = a.type;
-          w.trace = TraceJson(t);
-          w.offending = json::array();
-          for (int32_t i : a.spans)
-            if (i >= 0 && static_cast<size_t>(i) < t.spans.size())
-              w.offending.push_back(SpanJson(t.spans[i]));
-          w.findings = json::parse(a.findings_json.empty() ? "[]" : a.findings_json, nullptr,
-                                   /*allow_exceptions=*/false);
-          if (w.findings.is_discarded()) w.findings = json::array();
-          auto pos = std::find_if(b->worst.begin(), b->worst.end(),
-                                  [&](const Bucket::Worst& x) { return x.score < w.score; });
-          b->worst.insert(pos, std::move(w));
-          if (b->worst.size() > opts_.evidence_traces) b->worst.pop_back();
-        }
+      if (start + opts_.window <= written_before_start_) {
+        replayed->Add();  // written by the process before a restart
+      } else {
+        if (start + opts_.window <= flushed_through_) late->Add();
+        if (a.anomaly) anomalous->Add();
+        Accumulate(t, a, start);
       }
     }
     if (stop) break;
@@ -186,15 +168,60 @@ void TraceScoringStage::Work() {
     busy_ = false;
     if (queue_.empty()) idle_cv_.notify_all();
   }
-  Flush(INT64_MAX, true);
+  TimeNs last_mark;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    last_mark = watermark_;
+  }
+  if (opts_.flush_open_at_shutdown) {
+    Flush(INT64_MAX, true);
+  } else if (last_mark != INT64_MIN) {
+    Flush(last_mark - opts_.flush_delay, false);  // open buckets come back in the replay
+  }
   std::lock_guard<std::mutex> l(mu_);
   flushed_mark_ = watermark_;
   busy_ = false;
   idle_cv_.notify_all();
 }
 
+void TraceScoringStage::Accumulate(const Trace& t, const TraceAssessment& a, TimeNs start) {
+  std::set<std::string> services;
+  for (const Span& s : t.spans) services.insert(s.service);
+  for (const std::string& svc : services) {
+    auto& b = buckets_[{start, svc}];
+    if (!b) b = std::make_unique<Bucket>();
+    ++b->scored;
+  }
+  if (a.anomaly && a.blamed >= 0 && static_cast<size_t>(a.blamed) < t.spans.size()) {
+    auto& b = buckets_[{start, t.spans[a.blamed].service}];
+    if (!b) b = std::make_unique<Bucket>();
+    ++b->anomalous;
+    if (a.type == "structural" || a.type == "both") ++b->structural;
+    if (a.type == "response_time" || a.type == "both") ++b->response_time;
+    if (b->worst.size() < opts_.evidence_traces || a.score > b->worst.back().score) {
+      Bucket::Worst w;
+      w.score = a.score;
+      w.trace_id = t.trace_id;
+      w.type = a.type;
+      w.trace = TraceJson(t);
+      w.offending = json::array();
+      for (int32_t i : a.spans)
+        if (i >= 0 && static_cast<size_t>(i) < t.spans.size())
+          w.offending.push_back(SpanJson(t.spans[i]));
+      w.findings = json::parse(a.findings_json.empty() ? "[]" : a.findings_json, nullptr,
+                               /*allow_exceptions=*/false);
+      if (w.findings.is_discarded()) w.findings = json::array();
+      auto pos = std::find_if(b->worst.begin(), b->worst.end(),
+                              [&](const Bucket::Worst& x) { return x.score < w.score; });
+      b->worst.insert(pos, std::move(w));
+      if (b->worst.size() > opts_.evidence_traces) b->worst.pop_back();
+    }
+  }
+}
+
 void TraceScoringStage::Flush(TimeNs up_to, bool all) {
   std::vector<AnomalyRow> rows;
+  const TimeNs through_before = flushed_through_;
   auto it = buckets_.begin();
   TimeNs now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                    std::chrono::system_clock::now().time_since_epoch())
@@ -240,10 +267,10 @@ void TraceScoringStage::Flush(TimeNs up_to, bool all) {
     flushed_through_ = std::max(flushed_through_, start + opts_.window);
     it = buckets_.erase(it);
   }
-  if (rows.empty()) return;
+  if (rows.empty() && flushed_through_ == through_before) return;
   Status st = store_->InTransaction([&] {
     for (AnomalyRow& r : rows) TRIAD_RETURN_IF_ERROR(store_->AddAnomaly(&r));
-    return Status::OK();
+    return store_->PutMeta(kWrittenThroughKey, std::to_string(flushed_through_));
   });
   if (!st.ok()) {
     spdlog::error("store (trace anomalies): {}", st.ToString());
@@ -252,6 +279,7 @@ void TraceScoringStage::Flush(TimeNs up_to, bool all) {
     error_ = st;
     return;
   }
+  if (rows.empty()) return;
   metrics_->Counter("triad_anomalies_total", "Anomalies written to the store")->Add(rows.size());
   {
     std::lock_guard<std::mutex> l(mu_);

@@ -66,6 +66,9 @@ struct TraceScoringOptions {
   TimeNs flush_delay = 40 * 1000000000LL;  // after the bucket end, on event time
   size_t max_queue = 10000;                // traces waiting for the model
   size_t evidence_traces = 3;              // worst traces kept per bucket
+  // Shutdown writes every bucket (true), or only the complete ones (false:
+  // with a journal, whose replay rebuilds the open traces after a restart).
+  bool flush_open_at_shutdown = true;
 };
 
 class TraceScoringStage {
@@ -77,6 +80,9 @@ class TraceScoringStage {
   TraceScoringStage(const TraceScoringStage&) = delete;
   TraceScoringStage& operator=(const TraceScoringStage&) = delete;
 
+  // Loads from the store how far buckets were written before a restart
+  // (meta key "trace_scoring.written_through"); traces of those buckets, seen
+  // again in a journal replay, are scored but not written twice.
   void Start();
   // Queues a completed trace (blocks while the queue is full). Ignored after Shutdown.
   void Submit(Trace t);
@@ -98,7 +104,9 @@ class TraceScoringStage {
  private:
   struct Bucket;
   void Work();
-  void Flush(TimeNs up_to, bool all);  // scoring thread only
+  // Scoring thread only:
+  void Accumulate(const Trace& t, const TraceAssessment& a, TimeNs bucket_start);
+  void Flush(TimeNs up_to, bool all);
 
   TraceScoringOptions opts_;
   const TraceScorer* scorer_;
@@ -119,6 +127,7 @@ class TraceScoringStage {
   // Scoring thread only.
   std::map<std::pair<TimeNs, std::string>, std::unique_ptr<Bucket>> buckets_;
   TimeNs flushed_through_ = INT64_MIN;  // buckets ending at or before this are written
+  TimeNs written_before_start_ = INT64_MIN;  // ... by an earlier process
 };
 
 }  // namespace triad
