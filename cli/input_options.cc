@@ -26,4 +26,12 @@ bool ToReadOptions(const InputArgs& a, ReadOptions* ro) {
   return true;
 }
 
+Status ReadInputsInto(const InputArgs& a, const std::vector<std::string>& paths,
+                      TelemetrySink& sink, ReadStats* stats) {
+  ReadOptions ro;
+  if (!ToReadOptions(a, &ro)) return Status::InvalidArgument("unknown --format '" + a.format + "'");
+  for (const auto& path : paths) TRIAD_RETURN_IF_ERROR(ReadTelemetry(path, ro, sink, stats));
+  return Status::OK();
+}
+
 }  // namespace triad::cli

@@ -532,6 +532,75 @@ void HtmlReport::AddScatter(const std::string& title, const std::vector<double>&
                                   Escape(title), legend, svg, note));
 }
 
+void HtmlReport::AddLineChart(const std::string& title, const std::string& x_label,
+                              const std::vector<std::string>& x_values, const std::string& y_label,
+                              const std::vector<ChartLine>& lines, double y_min, double y_max) {
+  const double width = 480, height = 340;
+  Frame f;
+  f.left = 56;
+  f.top = 12;
+  f.w = width - f.left - 20;
+  f.h = height - f.top - 50;
+  const size_t n = x_values.size();
+  f.x0 = -0.5;
+  f.x1 = n > 0 ? static_cast<double>(n) - 0.5 : 0.5;
+  if (std::isfinite(y_min) && std::isfinite(y_max) && y_max > y_min) {
+    f.y0 = y_min;
+    f.y1 = y_max;
+  } else {
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (const ChartLine& l : lines)
+      for (size_t i = 0; i < std::min(n, l.y.size()); ++i)
+        if (std::isfinite(l.y[i])) lo = std::min(lo, l.y[i]), hi = std::max(hi, l.y[i]);
+    if (lo > hi) lo = 0, hi = 1;
+    svg::NiceRange(&lo, &hi, 6);
+    f.y0 = lo;
+    f.y1 = hi;
+  }
+  std::string svg = SvgOpen(width, height, title);
+  svg += YGrid(f, 6);
+  for (size_t i = 0; i < n; ++i) {
+    const double x = f.X(static_cast<double>(i));
+    svg += fmt::format("<line class=\"grid\" x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\"/>", P(x), P(x),
+                       P(f.top), P(f.bottom()));
+    svg += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" dy=\"1em\">{}</text>",
+                       P(x), P(f.bottom() + 5), Escape(x_values[i]));
+  }
+  svg += fmt::format("<text class=\"axis-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+                     P(f.left + f.w / 2), P(height - 8), Escape(x_label));
+  svg += fmt::format(
+      "<text class=\"axis-label\" transform=\"translate(14 {}) rotate(-90)\" text-anchor=\"middle\">{}</text>",
+      P(f.top + f.h / 2), Escape(y_label));
+  std::string legend = "<div class=\"legend\">";
+  for (size_t li = 0; li < lines.size(); ++li) {
+    const ChartLine& l = lines[li];
+    const char* color = svg::PaletteColor(li);
+    std::vector<double> xs, ys;
+    for (size_t i = 0; i < std::min(n, l.y.size()); ++i) {
+      xs.push_back(static_cast<double>(i));
+      ys.push_back(l.y[i]);
+    }
+    for (const auto& run : svg::SplitRuns(xs, ys)) {
+      std::string points, dots;
+      for (const Pt& p : run) {
+        if (!points.empty()) points += ' ';
+        points += P(f.X(p.x)) + "," + P(f.Y(p.y));
+        dots += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"3\"><title>{} {}: {}</title></circle>",
+                            P(f.X(p.x)), P(f.Y(p.y)), Escape(l.name),
+                            Escape(x_values[static_cast<size_t>(p.x)]), Escape(svg::Num(p.y, 3)));
+      }
+      svg += fmt::format("<polyline class=\"series\" stroke=\"{}\" points=\"{}\"><title>{}</title></polyline>",
+                         color, points, Escape(l.name));
+      svg += fmt::format("<g class=\"dots\" fill=\"{}\">{}</g>", color, dots);
+    }
+    legend += LegendItem("sw-line", fmt::format("border-color:{}", color), l.name);
+  }
+  legend += "</div>";
+  svg += AxisLines(f) + "</svg>";
+  sections_.push_back(fmt::format("<figure class=\"chart\"><figcaption>{}</figcaption>{}{}</figure>\n",
+                                  Escape(title), legend, svg));
+}
+
 void HtmlReport::AddHeatmap(const std::string& title, const std::vector<std::string>& row_names,
                             const std::vector<TimeNs>& col_times,
                             const std::vector<std::vector<double>>& values) {
@@ -662,6 +731,7 @@ h2 { font-size: 1.25em; font-weight: 600; margin: 28px 0 8px; }
 p { margin: 8px 0; }
 figure { margin: 12px 0 24px; }
 figure.curve { display: inline-block; width: 420px; max-width: 100%; margin-right: 24px; vertical-align: top; }
+figure.chart { display: inline-block; width: 480px; max-width: 100%; margin-right: 24px; vertical-align: top; }
 figcaption { font-weight: 600; font-size: 0.95em; margin-bottom: 2px; }
 figcaption .auc { font-weight: 400; color: #57606a; margin-left: 8px; font-variant-numeric: tabular-nums; }
 svg.plot { width: 100%; height: auto; display: block; overflow: visible; }

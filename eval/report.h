@@ -62,6 +62,13 @@ struct CurveOptions {
   std::string auc_name = "AUC";  // shown as "<auc_name> = 0.873"
 };
 
+// One line of a categorical line chart (HtmlReport::AddLineChart): y[i] is
+// the value at the i-th x category; NaN or a missing value is a gap.
+struct ChartLine {
+  std::string name;
+  std::vector<double> y;
+};
+
 class HtmlReport {
  public:
   explicit HtmlReport(std::string title);
@@ -101,6 +108,16 @@ class HtmlReport {
   void AddHeatmap(const std::string& title, const std::vector<std::string>& row_names,
                   const std::vector<TimeNs>& col_times,
                   const std::vector<std::vector<double>>& values);
+
+  // A line chart over categorical x values drawn equally spaced (e.g. the
+  // values of a swept parameter), one line with point markers per entry of
+  // `lines`, and a legend. The y range is [y_min, y_max] when both are finite,
+  // else fitted to the data. Consecutive charts are laid out side by side.
+  void AddLineChart(const std::string& title, const std::string& x_label,
+                    const std::vector<std::string>& x_values, const std::string& y_label,
+                    const std::vector<ChartLine>& lines,
+                    double y_min = std::numeric_limits<double>::quiet_NaN(),
+                    double y_max = std::numeric_limits<double>::quiet_NaN());
 
   // Returns the whole document.
   std::string Render() const;

@@ -235,6 +235,29 @@ TEST(HtmlReportHeatmap, MissingValuesAndEmpty) {
   EXPECT_GE(Count(html, svg::SequentialColor(kNaN)), 2u);
 }
 
+TEST(HtmlReportLineChart, CategoricalLinesWithGapsAndMarkers) {
+  HtmlReport r("t");
+  // F1 over 4 batch sizes, recall with a gap at the third value.
+  r.AddLineChart("batch <sweep>", "batch size", {"16", "32", "64", "128"}, "metric",
+                 {{"F1", {0.5, 0.7, 0.6, 0.8}}, {"R", {0.4, 0.9, kNaN, 0.7}}}, 0, 1);
+  const std::string html = r.Render();
+  EXPECT_NE(html.find("batch &lt;sweep&gt;"), std::string::npos);
+  EXPECT_NE(html.find(">128</text>"), std::string::npos);
+  // F1: one run of 4 points; R: two runs (the NaN splits it), 3 points.
+  EXPECT_EQ(Count(html, "<polyline class=\"series\""), 3u);
+  EXPECT_EQ(Count(html, "<circle"), 7u);
+  // Equal spacing: the x of the 4 F1 points are evenly spread.
+  const auto cx = Attrs(html, "<circle", "cx");
+  ASSERT_GE(cx.size(), 4u);
+  const double d1 = std::stod(cx[1]) - std::stod(cx[0]), d3 = std::stod(cx[3]) - std::stod(cx[2]);
+  EXPECT_GT(d1, 10);
+  EXPECT_NEAR(d1, d3, 0.2);
+  // Higher values are drawn higher (smaller y).
+  const auto cy = Attrs(html, "<circle", "cy");
+  EXPECT_LT(std::stod(cy[1]), std::stod(cy[0]));
+  r.AddLineChart("empty", "x", {}, "y", {});  // no crash
+}
+
 TEST(HtmlReportSmallMultiples, OneRowPerService) {
   std::vector<ServicePanel> panels;
   for (int i = 0; i < 4; ++i) {

@@ -107,6 +107,8 @@ nlohmann::json ConfigToJson(const CrossServiceConfig& c) {
   j["norm"] = int(c.aggregation.norm);
   j["direction"] = int(c.aggregation.direction);
   j["weighted"] = c.aggregation.weighted;
+  j["max_ratio_alarm"] = c.max_ratio_alarm;
+  j["rank_neighbour_weight"] = c.rank_neighbour_weight;
   return j;
 }
 
@@ -123,6 +125,9 @@ CrossServiceConfig ConfigFromJson(const nlohmann::json& j) {
   c.aggregation.direction =
       static_cast<AggregationOptions::Direction>(j.at("direction").get<int>());
   c.aggregation.weighted = j.at("weighted").get<bool>();
+  // Added after version 1's first files: optional, default = first behaviour.
+  c.max_ratio_alarm = j.value("max_ratio_alarm", false);
+  c.rank_neighbour_weight = j.value("rank_neighbour_weight", 0.0);
   return c;
 }
 #undef TRIAD_CS_FIELDS
@@ -140,8 +145,9 @@ Status CheckConfig(const CrossServiceConfig& c) {
       !(c.noise_sd >= 0) || !prob(c.neighbour_prob) || c.perturbed_graphs < 0 ||
       !prob(c.edge_drop) || !(c.edge_reweight >= 0 && c.edge_reweight < 1))
     return Status::InvalidArgument("cross-service: bad augmentation settings");
-  if (!(c.service_margin > 0))
-    return Status::InvalidArgument("cross-service: service_margin must be > 0");
+  if (!(c.service_margin > 0) || !std::isfinite(c.rank_neighbour_weight))
+    return Status::InvalidArgument(
+        "cross-service: service_margin must be > 0, rank_neighbour_weight finite");
   if (!(c.validation_fraction > 0 && c.validation_fraction < 1) ||
       !(c.quantile > 0 && c.quantile <= 1))
     return Status::InvalidArgument(
@@ -238,44 +244,42 @@ struct CrossServiceModel::Impl {
     return m;
   }
 
-  // Scores of window ends [from, to) of tokens `ts` whose services map to model ids `ids`.
+  // Scores of window ends [from, to) of tokens `ts` whose services map to
+  // model ids `ids`; `graph` (the scored series) gives the window neighbours.
   void ScoreTokens(const TokenSeries& ts, const std::vector<int>& ids, int from, int to,
-                   std::vector<CrossServiceScore>* out) const {
+                   const ServiceGraphSeries& graph, std::vector<CrossServiceScore>* out) const {
     const int n = ts.services, k = cfg.embedding;
     std::vector<std::pair<int, int>> pairs;
     for (int t = from; t < to; ++t)
       for (int v = 0; v < n; ++v) pairs.emplace_back(v, t);
     const std::vector<float> h = Encode(ts, pairs);
+    // Thresholds and weights in the scored series' indices.
+    ServiceScoreThresholds thr;
+    thr.system = stats.threshold;
+    thr.max_ratio = stats.max_ratio_threshold;
+    thr.service.assign(n, 1.0);
+    std::vector<double> w(n, 0.0);
+    for (int v = 0; v < n; ++v)
+      if (ids[v] >= 0) {
+        thr.service[v] = service_thr[ids[v]];
+        w[v] = weights[ids[v]];
+      }
+    const bool nbr = cfg.rank_neighbour_weight != 0;
+    std::vector<std::vector<int>> neighbours;
     out->clear();
     out->reserve(to - from);
     for (int t = from; t < to; ++t) {
       CrossServiceScore sc;
       sc.step = t;
-      sc.threshold = stats.threshold;
       sc.service.assign(n, kNaN);
-      double wsum = 0, s_sum = 0;
-      std::vector<std::pair<double, int>> keys;
       for (int v = 0; v < n; ++v) {
         const int id = ids[v];
         if (id < 0 || protos[id].empty()) continue;
         const float* hv = &h[(static_cast<size_t>(t - from) * n + v) * k];
-        const double s = 1.0 - Cosine(hv, protos[id].data(), k);
-        sc.service[v] = s;
-        wsum += weights[id];
-        s_sum += weights[id] * (cfg.system_ratio ? s / std::max(service_thr[id], 1e-9) : s);
-        keys.emplace_back(cfg.rank_by_ratio ? s / std::max(service_thr[id], 1e-9) : s, v);
+        sc.service[v] = 1.0 - Cosine(hv, protos[id].data(), k);
       }
-      sc.system = wsum > 0 ? s_sum / wsum : 0;
-      sc.system_anomaly = sc.system > sc.threshold;
-      std::stable_sort(keys.begin(), keys.end(),
-                       [](const auto& a, const auto& b) { return a.first > b.first; });
-      for (const auto& kv : keys) {
-        sc.ranked.push_back(kv.second);
-        const int id = ids[kv.second];
-        if (sc.service[kv.second] > cfg.service_margin * service_thr[id])
-          sc.alarmed.push_back(kv.second);
-      }
-      sc.anomaly = sc.system_anomaly || (cfg.service_alarms && !sc.alarmed.empty());
+      if (nbr) neighbours = WindowCallees(graph, t, cfg.window);
+      FinishServiceScore(thr, w, cfg, nbr ? &neighbours : nullptr, &sc);
       out->push_back(std::move(sc));
     }
   }
@@ -479,20 +483,17 @@ Status CrossServiceModel::Fit(const ServiceGraphSeries& raw, int from_step, int 
   m.protos.assign(n, {});
   m.SetPrototypes(versions[0], ids, first_end, train_end);
   m.stats = CrossServiceStats();
-  m.stats.threshold = std::numeric_limits<double>::infinity();
   m.service_thr.assign(n, 1.0);
+  m.stats.threshold = m.stats.max_ratio_threshold = 0;
   std::vector<CrossServiceScore> val;
-  m.ScoreTokens(versions[0], ids, train_end, to_step, &val);
-  std::vector<std::vector<double>> per(n);
-  for (const auto& s : val)
-    for (int v = 0; v < n; ++v) per[v].push_back(s.service[v]);
-  for (int v = 0; v < n; ++v) m.service_thr[v] = EmpiricalQuantile(per[v], c.quantile);
-  if (c.system_ratio) m.ScoreTokens(versions[0], ids, train_end, to_step, &val);  // S_t uses thr_v
-  std::vector<double> sys;
-  for (const auto& s : val) sys.push_back(s.system);
-
+  m.ScoreTokens(versions[0], ids, train_end, to_step, normed, &val);
+  std::vector<std::vector<double>> vs_scores;
+  for (const auto& sc : val) vs_scores.push_back(sc.service);
+  const ServiceScoreThresholds thr = FitServiceScoreThresholds(vs_scores, m.weights, c);
+  m.service_thr = thr.service;
   CrossServiceStats& st = m.stats;
-  st.threshold = EmpiricalQuantile(sys, c.quantile);
+  st.threshold = thr.system;
+  st.max_ratio_threshold = thr.max_ratio;
   st.services = n;
   st.dims = d;
   st.train_windows = n_train;
@@ -548,7 +549,7 @@ Status CrossServiceModel::Score(const ServiceGraphSeries& raw, int from_end, int
     return Status::InvalidArgument("cross-service: bad window range");
   TokenSeries ts;
   TRIAD_RETURN_IF_ERROR(m.Tokens(raw, &ts));
-  m.ScoreTokens(ts, m.MapServices(raw), from_end, to_end, out);
+  m.ScoreTokens(ts, m.MapServices(raw), from_end, to_end, raw, out);
   return Status::OK();
 }
 
@@ -567,10 +568,15 @@ Status CrossServiceModel::Save(const std::string& path) const {
   h["service_thresholds"] = m.service_thr;
   h["clusters"] = m.clusters;
   const CrossServiceStats& s = m.stats;
-  h["stats"] = {{"services", s.services},           {"dims", s.dims},
-                {"train_windows", s.train_windows}, {"validation_windows", s.validation_windows},
-                {"first_loss", s.first_loss},       {"final_loss", s.final_loss},
-                {"train_seconds", s.train_seconds}, {"threshold", s.threshold}};
+  h["stats"] = {{"services", s.services},
+                {"dims", s.dims},
+                {"train_windows", s.train_windows},
+                {"validation_windows", s.validation_windows},
+                {"first_loss", s.first_loss},
+                {"final_loss", s.final_loss},
+                {"train_seconds", s.train_seconds},
+                {"threshold", s.threshold},
+                {"max_ratio_threshold", s.max_ratio_threshold}};
   std::ostringstream blob;
   try {
     torch::serialize::OutputArchive ar;
@@ -614,6 +620,7 @@ Status LoadCrossServiceModel(const std::string& path, std::unique_ptr<CrossServi
     st.final_loss = s.at("final_loss").get<double>();
     st.train_seconds = s.at("train_seconds").get<double>();
     st.threshold = s.at("threshold").get<double>();
+    st.max_ratio_threshold = s.value("max_ratio_threshold", 0.0);
   } catch (const nlohmann::json::exception& e) {
     return Status::Corruption(path + ": bad cross-service header: " + e.what());
   }
@@ -638,6 +645,98 @@ Status LoadCrossServiceModel(const std::string& path, std::unique_ptr<CrossServi
   m.trained = true;
   *out = std::move(model);
   return Status::OK();
+}
+
+// ---- Calibration and ranking ------------------------------------------------------
+
+ServiceScoreThresholds FitServiceScoreThresholds(const std::vector<std::vector<double>>& validation,
+                                                 const std::vector<double>& weights,
+                                                 const CrossServiceConfig& cfg) {
+  const size_t n = weights.size();
+  ServiceScoreThresholds thr;
+  std::vector<std::vector<double>> per(n);
+  for (const auto& row : validation) {
+    assert(row.size() == n);
+    for (size_t v = 0; v < n; ++v)
+      if (!std::isnan(row[v])) per[v].push_back(row[v]);
+  }
+  thr.service.assign(n, 1.0);  // no validation score: 1 (s <= 2)
+  for (size_t v = 0; v < n; ++v)
+    if (!per[v].empty()) thr.service[v] = EmpiricalQuantile(per[v], cfg.quantile);
+  std::vector<double> sys, ratio;
+  for (const auto& row : validation) {
+    CrossServiceScore sc;
+    sc.service = row;
+    FinishServiceScore(thr, weights, cfg, nullptr, &sc);
+    sys.push_back(sc.system);
+    ratio.push_back(sc.max_ratio);
+  }
+  thr.system = EmpiricalQuantile(sys, cfg.quantile);
+  thr.max_ratio = EmpiricalQuantile(ratio, cfg.quantile);
+  return thr;
+}
+
+void FinishServiceScore(const ServiceScoreThresholds& thr, const std::vector<double>& weights,
+                        const CrossServiceConfig& cfg,
+                        const std::vector<std::vector<int>>* neighbours, CrossServiceScore* sc) {
+  const int n = static_cast<int>(sc->service.size());
+  assert(weights.size() == size_t(n) && thr.service.size() == size_t(n));
+  std::vector<double> r(n, kNaN);
+  double wsum = 0, s_sum = 0, max_ratio = 0;
+  for (int v = 0; v < n; ++v) {
+    const double s = sc->service[v];
+    if (std::isnan(s)) continue;
+    const double ratio = s / std::max(thr.service[v], 1e-9);
+    r[v] = cfg.rank_by_ratio ? ratio : s;
+    wsum += weights[v];
+    s_sum += weights[v] * (cfg.system_ratio ? ratio : s);
+    max_ratio = std::max(max_ratio, ratio);
+  }
+  sc->threshold = thr.system;
+  sc->system = wsum > 0 ? s_sum / wsum : 0;
+  sc->system_anomaly = sc->system > thr.system;
+  sc->max_ratio = max_ratio;
+  std::vector<std::pair<double, int>> keys;
+  for (int v = 0; v < n; ++v) {
+    if (std::isnan(r[v])) continue;
+    double key = r[v];
+    if (neighbours != nullptr && cfg.rank_neighbour_weight != 0) {
+      double echo = 0;  // the most anomalous callee
+      for (int u : (*neighbours)[v])
+        if (u != v && !std::isnan(r[u])) echo = std::max(echo, r[u]);
+      key -= cfg.rank_neighbour_weight * echo;
+    }
+    keys.emplace_back(key, v);
+  }
+  std::stable_sort(keys.begin(), keys.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  sc->ranked.clear();
+  sc->alarmed.clear();
+  for (const auto& kv : keys) {
+    sc->ranked.push_back(kv.second);
+    if (sc->service[kv.second] > cfg.service_margin * thr.service[kv.second])
+      sc->alarmed.push_back(kv.second);
+  }
+  if (cfg.max_ratio_alarm)
+    sc->anomaly = sc->system_anomaly || max_ratio > thr.max_ratio;
+  else
+    sc->anomaly = sc->system_anomaly || (cfg.service_alarms && !sc->alarmed.empty());
+}
+
+std::vector<std::vector<int>> WindowCallees(const ServiceGraphSeries& series, int end, int w) {
+  const int n = series.num_services();
+  std::vector<std::vector<int>> nb(n);
+  for (int t = std::max(0, end - w + 1); t <= end && t < static_cast<int>(series.edges.size()); ++t)
+    for (const CallEdge& e : series.edges[t]) {
+      if (e.caller < 0 || e.callee < 0 || e.caller >= n || e.callee >= n || e.caller == e.callee)
+        continue;
+      nb[e.caller].push_back(e.callee);
+    }
+  for (auto& v : nb) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+  }
+  return nb;
 }
 
 CrossServiceLossParts CrossServiceLoss(const std::vector<float>& a, const std::vector<float>& b,

@@ -31,10 +31,12 @@
 // Loss (eq. 9): L = L_svc + lambda * L_clu with
 //   L_svc  service-level InfoNCE (eq. 8), symmetric: 0.5 * (CE(a -> b) +
 //          CE(b -> a)), logits = cos / temperature, the positive at the
-//          same row; by default pairs (i, j) of the same service whose
-//          windows overlap (|t_i - t_j| < w) are left out of the negatives
-//          (near-copies, not different behaviour); same_service_negatives
-//          chooses.
+//          same row; by default no other window of the same service is a
+//          negative (kNone: with kNonOverlapping, the first version's
+//          default, the encoder learns to tell a service's windows of
+//          different times apart, and slow drift after training reads as
+//          anomalous: simulator F1 .61-.69 vs .76-.83, docs/BENCHMARKS.md);
+//          same_service_negatives chooses.
 //   L_clu  prototype term: learned unit prototypes q_c, one per cluster
 //          c(v) (default: the service itself); 0.5 * (CE(a -> q) + CE(b -> q))
 //          with logits cos(h, q_c) / temperature and the target c(v).
@@ -48,9 +50,12 @@
 // `quantile` of S_t (and per service of s_{v,t}) on held-out normal
 // validation windows (the chronological tail of the training windows,
 // validation_fraction). A window is anomalous when S_t > threshold or (with
-// service_alarms) some s_{v,t} exceeds its own threshold. Suspect
-// services are ranked by s_{v,t} / their own validation threshold (or by
-// s_{v,t} with rank_by_ratio = false), highest first.
+// service_alarms) some s_{v,t} exceeds service_margin times its own
+// threshold thr_v, or (max_ratio_alarm, instead of the latter) when
+// M_t = max_v s_{v,t} / thr_v exceeds its own validation quantile. Suspect
+// services are ranked by s_{v,t} / thr_v (or by s_{v,t} with rank_by_ratio =
+// false), highest first, optionally less a share of their callees' (see
+// rank_neighbour_weight).
 #ifndef TRIAD_MODELS_CROSS_SERVICE_H_
 #define TRIAD_MODELS_CROSS_SERVICE_H_
 
@@ -92,7 +97,7 @@ struct CrossServiceConfig {
   double temperature = 0.1;  // tau (paper's sensitivity study: 0.1)
   double lambda = 2.0;       // weight of the prototype term (0: off); 2 on the synthetic test
   // Which other windows of the same service are negatives in L_svc.
-  SameServiceNegatives same_service_negatives = SameServiceNegatives::kNonOverlapping;
+  SameServiceNegatives same_service_negatives = SameServiceNegatives::kNone;
   // cluster c(v) by service name; services not named are their own cluster.
   std::map<std::string, std::string> clusters;
   // Augmentation.
@@ -119,6 +124,18 @@ struct CrossServiceConfig {
   // or a critical service's s_{v,t} rises"); false: S_t alone decides.
   bool service_alarms = true;
   double service_margin = 1.2;
+  // Calibrated union alarm (issue 7 tuning): the window's max ratio
+  // M_t = max_v s_{v,t} / thr_v has its own threshold, the `quantile` of M
+  // over the validation windows; anomaly = S_t > threshold or M_t > that
+  // threshold (replaces the service_margin rule, which has no overall false
+  // alarm rate: one 0.99 quantile per service fires on ~N % of windows).
+  bool max_ratio_alarm = false;
+  // Ranking: key_v = r_v - rank_neighbour_weight * max_{u in callees(v)} r_u,
+  // r = s / thr_v (or s), callees(v) = services v called in the window's
+  // steps. > 0: a caller whose score echoes its callee's fault (it waits on
+  // it; with aggregation its x~ contains it) is not blamed for it. 0: plain
+  // r_v (first version).
+  double rank_neighbour_weight = 0;
   uint64_t seed = 42;
   int threads = 0;       // ConfigureTorchRuntime(threads)
   bool verbose = false;  // spdlog::info progress
@@ -130,7 +147,8 @@ struct CrossServiceStats {
   int validation_windows = 0;             // window ends held out for thresholds
   double first_loss = 0, final_loss = 0;  // mean over the first / last 10 % of steps
   double train_seconds = 0;
-  double threshold = 0;  // on S_t
+  double threshold = 0;            // on S_t
+  double max_ratio_threshold = 0;  // on M_t (max_ratio_alarm)
 };
 
 // The scores of one window end (all services of the scored series).
@@ -140,6 +158,8 @@ struct CrossServiceScore {
   double threshold = 0;
   bool system_anomaly = false;  // system > threshold
   bool anomaly = false;         // system_anomaly, or (service_alarms) some service alarmed
+                                // (or, with max_ratio_alarm, max_ratio > max_ratio_threshold)
+  double max_ratio = 0;         // M_t = max_v s_{v,t} / thr_v over known services
   std::vector<int> alarmed;     // services with s > service_margin * their threshold, rank order
   std::vector<double>
       service;  // s_{v,t} per service of the scored series; NaN if unknown to the model
@@ -198,6 +218,37 @@ class CrossServiceModel {
   friend Status LoadCrossServiceModel(const std::string& path,
                                       std::unique_ptr<CrossServiceModel>* out);
 };
+
+// ---- Label-free calibration, shared with per-service baselines ---------------
+// The alarm rules above work on any per-service score s_{v,t} (the model's, or
+// a statistical baseline's on the same x_{v,t}); these two functions are the
+// model's own code for them. Indices are those of the scored series.
+
+struct ServiceScoreThresholds {
+  std::vector<double> service;  // [N] thr_v: `quantile` of s_v on validation (NaN-free)
+  double system = 0;            // `quantile` of S_t
+  double max_ratio = 0;         // `quantile` of M_t
+};
+
+// Fits the thresholds on validation scores [windows][N] (NaN = unknown,
+// left out) with weights [N] (w_v; summing to 1 over known services is not
+// required: S_t divides by the sum of the known services' weights).
+// Uses cfg.quantile and cfg.system_ratio.
+ServiceScoreThresholds FitServiceScoreThresholds(const std::vector<std::vector<double>>& validation,
+                                                 const std::vector<double>& weights,
+                                                 const CrossServiceConfig& cfg);
+
+// Fills system, threshold, system_anomaly, max_ratio, anomaly, ranked and
+// alarmed of *sc from sc->service and sc->step, with the rules of `cfg`.
+// neighbours: [N] ids of each service's neighbours in the window (used when
+// cfg.rank_neighbour_weight != 0; may be null): callees, see WindowCallees.
+void FinishServiceScore(const ServiceScoreThresholds& thr, const std::vector<double>& weights,
+                        const CrossServiceConfig& cfg,
+                        const std::vector<std::vector<int>>* neighbours, CrossServiceScore* sc);
+
+// Callees of every service in steps [end - w + 1, end] of `series` (union of
+// the call edges, self-calls left out): [N] sorted ids.
+std::vector<std::vector<int>> WindowCallees(const ServiceGraphSeries& series, int end, int w);
 
 // Loads a file written by CrossServiceModel::Save. Unsupported for a file
 // that is not a cross-service model of this version; Corruption for a
