@@ -61,6 +61,7 @@
 #include "ingest/nezha_faults.h"
 #include "models/cross_service.h"
 #include "models/runtime.h"
+#include "sim/fault_events.h"
 #include "sim/simulator.h"
 
 namespace triad::cli {
@@ -136,22 +137,6 @@ std::vector<std::string> SimDirFiles(const std::string& dir) {
       const fs::path p = fs::path(dir) / (std::string(name) + ext);
       if (fs::exists(p)) out.push_back(p.string());
     }
-  return out;
-}
-
-// The simulator's faults as fault events (services[0] = root cause).
-std::vector<FaultEvent> FaultsOfTruth(const GroundTruth& gt) {
-  std::vector<FaultEvent> out;
-  for (const auto& f : gt.faults) {
-    FaultEvent e;
-    e.id = f.id;
-    e.start = f.start;
-    e.end = f.end;
-    e.kind = f.type;
-    e.services = f.services;
-    if (!f.services.empty()) e.service = f.services[0];
-    out.push_back(std::move(e));
-  }
   return out;
 }
 
@@ -235,7 +220,7 @@ Status LoadSimulated(const SimConfig& sc, const ServiceGraphOptions& go, const D
   ServiceGraphBuilder b(go);
   TRIAD_RETURN_IF_ERROR(sim.Run(b));
   TRIAD_RETURN_IF_ERROR(b.Build(&d->series));
-  d->faults = FaultsOfTruth(sim.truth());
+  d->faults = FaultEventsOf(sim.truth());
   d->labelled = true;
   d->train_end_time = sim.truth().train_end;
   return SetTrainRange(a, d);

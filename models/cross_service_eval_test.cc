@@ -50,6 +50,7 @@
 #include "eval/nezha_dataset.h"
 #include "ingest/nezha_faults.h"
 #include "models/cross_service.h"
+#include "sim/fault_events.h"
 #include "sim/simulator.h"
 
 namespace triad {
@@ -381,15 +382,8 @@ TEST(CrossServiceEval, Simulator) {
   ASSERT_TRUE(BuildSeries(sim, &c.series));
   const GroundTruth& truth = sim.truth();
   const ServiceGraphSeries& s = c.series;
+  c.faults = FaultEventsOf(truth);
   for (const auto& f : truth.faults) {
-    FaultEvent e;
-    e.id = f.id;
-    e.start = f.start;
-    e.end = f.end;
-    e.kind = f.type;
-    e.services = f.services;
-    if (!f.services.empty()) e.service = f.services[0];
-    c.faults.push_back(e);
     fmt::print("simulator fault {} {} on {}, steps {}-{}\n", f.id, f.type,
                f.services.empty() ? "?" : f.services[0], (f.start - s.start) / s.step,
                (f.end - s.start) / s.step);

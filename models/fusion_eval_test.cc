@@ -32,6 +32,7 @@
 #include "eval/nezha_dataset.h"
 #include "ingest/nezha_faults.h"
 #include "models/fusion.h"
+#include "sim/fault_events.h"
 #include "sim/simulator.h"
 
 namespace triad {
@@ -230,17 +231,7 @@ TEST(FusionEval, Simulator) {
   LogMetricWindowBuilder b(o);
   Simulator sim(sc);
   ASSERT_TRUE(sim.Run(b).ok());
-  std::vector<FaultEvent> faults;
-  for (const auto& f : sim.truth().faults) {
-    FaultEvent e;
-    e.id = f.id;
-    e.start = f.start;
-    e.end = f.end;
-    e.kind = f.type;
-    e.services = f.services;
-    if (!f.services.empty()) e.service = f.services[0];
-    faults.push_back(e);
-  }
+  std::vector<FaultEvent> faults = FaultEventsOf(sim.truth());
   fmt::print("simulated: {}\n", b.stats().Summary());
   std::fflush(stdout);
   auto all = b.Build();
