@@ -862,7 +862,7 @@ int RunSweep(SweepArgs a) {
                                         e.all.f1(), e.top1, e.top3};
       std::vector<std::string> row = {Val(v)};
       for (double n : nums) row.push_back(fmt::format("{:.3f}", n));
-      row.push_back(fmt::format("{:.1f}", st.train_seconds));
+      row.push_back(fmt::format("{:.3f}", st.train_seconds));
       row.push_back(std::to_string(e.windows));
       row.push_back(std::to_string(e.fault_windows));
       row.push_back(std::to_string(e.alarms));
