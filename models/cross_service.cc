@@ -15,6 +15,7 @@
 
 #include "models/fusion.h"  // EmpiricalQuantile
 #include "models/model_file.h"
+#include "models/torch_io.h"
 #include "models/runtime.h"
 
 namespace triad {
@@ -577,18 +578,7 @@ Status CrossServiceModel::Save(const std::string& path) const {
                 {"train_seconds", s.train_seconds},
                 {"threshold", s.threshold},
                 {"max_ratio_threshold", s.max_ratio_threshold}};
-  std::ostringstream blob;
-  try {
-    torch::serialize::OutputArchive ar;
-    m.net->save(ar);
-    ar.save_to(blob);
-  } catch (const c10::Error& e) {
-    return Status::IOError(std::string("cross-service: serialising weights: ") +
-                           e.what_without_backtrace());
-  }
-  Status st = WriteModelFile(path, std::move(h), blob.str());
-  if (!st.ok()) return Status::IOError("cross-service: " + st.message());
-  return Status::OK();
+  return SaveModuleFile(path, std::move(h), *m.net, "cross-service");
 }
 
 Status LoadCrossServiceModel(const std::string& path, std::unique_ptr<CrossServiceModel>* out) {
@@ -632,15 +622,8 @@ Status LoadCrossServiceModel(const std::string& path, std::unique_ptr<CrossServi
   if (!ok) return Status::Corruption(path + ": inconsistent cross-service header");
   for (size_t v = 0; v < n; ++v) m.index[m.services[v]] = static_cast<int>(v);
   ConfigureTorchRuntime(m.cfg.threads);
-  try {
-    m.net = Net(m.InWidth(), m.cfg.channels, m.cfg.embedding, m.clusters);
-    torch::serialize::InputArchive ar;
-    std::istringstream in(weights);
-    ar.load_from(in);
-    m.net->load(ar);
-  } catch (const c10::Error& e) {
-    return Status::Corruption(path + ": bad cross-service weights: " + e.what_without_backtrace());
-  }
+  m.net = Net(m.InWidth(), m.cfg.channels, m.cfg.embedding, m.clusters);
+  TRIAD_RETURN_IF_ERROR(LoadModuleWeights(weights, *m.net, path, "cross-service"));
   m.net->eval();
   m.trained = true;
   *out = std::move(model);

@@ -1,5 +1,6 @@
 #include "models/trace_lstm.h"
 #include "models/model_file.h"
+#include "models/torch_io.h"
 
 #include <dlfcn.h>
 #include <spdlog/spdlog.h>
@@ -1203,18 +1204,7 @@ Status TraceModel::Save(const std::string& path) const {
                 {"train_seconds", m.stats.train_seconds},
                 {"gaussian_labels", m.stats.gaussian_labels},
                 {"validation_flag_rate", m.stats.validation_flag_rate}};
-  std::ostringstream blob;
-  try {
-    torch::serialize::OutputArchive ar;
-    m.net->save(ar);
-    ar.save_to(blob);
-  } catch (const c10::Error& e) {
-    return Status::IOError(std::string("trace model: serialising weights: ") +
-                           e.what_without_backtrace());
-  }
-  Status st = WriteModelFile(path, std::move(h), blob.str());
-  if (!st.ok()) return Status::IOError("trace model: " + st.message());
-  return Status::OK();
+  return SaveModuleFile(path, std::move(h), *m.net, "trace model");
 }
 
 Status TraceModel::Load(const std::string& path) {
@@ -1253,14 +1243,7 @@ Status TraceModel::Load(const std::string& path) {
     return Status::Corruption(path + ": trace model header sizes disagree with the dictionary");
   ConfigureTorchRuntime(m->cfg.threads);
   m->BuildNet();
-  try {
-    torch::serialize::InputArchive ar;
-    std::istringstream in(weights);
-    ar.load_from(in);
-    m->net->load(ar);
-  } catch (const c10::Error& e) {
-    return Status::Corruption(path + ": bad trace model weights: " + e.what_without_backtrace());
-  }
+  TRIAD_RETURN_IF_ERROR(LoadModuleWeights(weights, *m->net, path, "trace model"));
   m->net->eval();
   m->BuildFast();
   m->trained = true;
